@@ -1,0 +1,3 @@
+from wellbeat.cli import main
+
+main()

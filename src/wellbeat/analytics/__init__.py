@@ -1,0 +1,1 @@
+"""Pure analytics over arrays and frames: indicators, aberration detection, spatial statistics."""

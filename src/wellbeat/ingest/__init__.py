@@ -1,0 +1,1 @@
+"""Source-side preparation (connectors, mapping profiles) and hub-side validated ingestion."""

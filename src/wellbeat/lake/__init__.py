@@ -1,0 +1,1 @@
+"""The event store (partitioned Parquet, manifest, atomic idempotent batches) and query engines."""
