@@ -1,0 +1,75 @@
+"""The materialised area x day x dimension cube, computed per batch at ingest.
+
+Each batch carries its own small cube (``lake/aggregates/cube/batch_id=<id>/``), written and
+committed with the batch, so refreshing is incremental and atomic: the engine sums the cubes of
+the committed batches. Rows with ``syndrome`` NULL count every event once; rows with a syndrome
+count the events carrying it (so ``by=("syndrome",)`` matches the unnested events exactly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pyarrow as pa
+
+from wellbeat.events.schema import area_column
+
+CUBE_DIMENSIONS = ("day", "agency", "sector", "kind", "sensitivity", "syndrome")
+"""Non-area dimensions of the cube; the area columns of every layer come first."""
+
+
+def cube_schema(layers: Sequence[str]) -> pa.Schema:
+    """Arrow schema of a cube file for these area layers."""
+    fields = [pa.field(area_column(layer), pa.string()) for layer in layers]
+    fields += [
+        pa.field("day", pa.date32(), nullable=False),
+        pa.field("agency", pa.string(), nullable=False),
+        pa.field("sector", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("sensitivity", pa.list_(pa.string())),
+        pa.field("syndrome", pa.string()),
+        pa.field("count", pa.int64(), nullable=False),
+    ]
+    return pa.schema(fields)
+
+
+def build_cube(
+    events: pa.Table,
+    layers: Sequence[str],
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """Aggregate lake rows (lake_schema) into the cube for these layers.
+
+    Days are UTC calendar days of ``occurred_at``; ``sensitivity`` is the row's sorted label set,
+    kept as a dimension so label exclusions can be answered from the cube.
+    """
+    areas = [f'"{area_column(layer)}"' for layer in layers]
+    keys = ", ".join([*areas, "day", "agency", "sector", "kind", "sensitivity"])
+    con = connection or duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("cube_source", events)
+    try:
+        sql = f"""
+        WITH rows AS (
+            SELECT {", ".join([*areas, ""])}
+                   CAST(timezone('UTC', occurred_at) AS DATE) AS day,
+                   agency, sector, kind,
+                   list_sort(list_distinct(coalesce(sensitivity, []))) AS sensitivity,
+                   list_distinct(coalesce(syndromes, [])) AS syndromes
+            FROM cube_source
+        )
+        SELECT {keys}, NULL::VARCHAR AS syndrome, count(*) AS count
+        FROM rows GROUP BY {keys}
+        UNION ALL
+        SELECT {keys}, syndrome, count(*) AS count
+        FROM (SELECT *, unnest(syndromes) AS syndrome FROM rows)
+        GROUP BY {keys}, syndrome
+        ORDER BY ALL
+        """
+        table = con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister("cube_source")
+        if connection is None:
+            con.close()
+    return table.cast(cube_schema(layers))

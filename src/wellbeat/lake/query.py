@@ -1,0 +1,344 @@
+"""Query builders: pure functions from a query description to SQL text plus parameters.
+
+Builders know nothing about files or connections. They take a ``Dialect`` (the few SQL
+differences between engines live there, as in Splink's ``dialects.py``) and the names of the
+relations to read (``events`` and ``cube``), and return a ``SqlQuery``. An engine only binds the
+relations and executes, so adding Spark means adding a ``Dialect`` and an executor: no caller
+changes. See docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from wellbeat.events.schema import EVENT_SCHEMA, area_column
+
+Period = Literal["day", "week", "mmwr_week", "month", "quarter", "year"]
+PERIODS: tuple[str, ...] = ("day", "week", "mmwr_week", "month", "quarter", "year")
+BY_DIMENSIONS: tuple[str, ...] = ("agency", "sector", "kind", "syndrome", "sex", "age_band")
+CUBE_BY: frozenset[str] = frozenset({"agency", "sector", "kind", "syndrome"})
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class QueryError(ValueError):
+    """A query that cannot be built: unknown column, layer, period or dimension."""
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a query reads. ``None`` means no restriction on that dimension."""
+
+    agencies: tuple[str, ...] | None = None
+    sectors: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    syndromes: tuple[str, ...] | None = None
+    """Any-of: an event carrying at least one of these syndromes."""
+    codes: tuple[str, ...] | None = None
+    """Any-of; a trailing ``*`` is a prefix match (``icd10cm:T40*``)."""
+    start: datetime | None = None
+    """Inclusive lower bound on occurred_at; naive datetimes are taken as UTC."""
+    end: datetime | None = None
+    """Exclusive upper bound on occurred_at; naive datetimes are taken as UTC."""
+    sensitivity_excluded: tuple[str, ...] = ()
+    """Drop events carrying any of these sensitivity labels."""
+    person_tokens_excluded: tuple[str, ...] = ()
+    """Drop events of these persons (e.g. opted out, or no consent)."""
+
+
+@dataclass(frozen=True)
+class AggregateQuery:
+    """Counts of events grouped by area, period and dimensions."""
+
+    filter: EventFilter = field(default_factory=EventFilter)
+    area_layer: str | None = None
+    period: Period | None = None
+    by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExtractQuery:
+    """Event rows (chosen lake columns) matching a filter."""
+
+    filter: EventFilter
+    columns: tuple[str, ...]
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """SQL text for one dialect and its named parameters."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+class Dialect:
+    """SQL differences between engines. This base speaks DuckDB; subclass for others."""
+
+    name = "duckdb"
+
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def param(self, name: str) -> str:
+        return f"${name}"
+
+    def timestamp_param(self, name: str) -> str:
+        """A parameter holding an ISO 8601 UTC string, as a zoned timestamp."""
+        return f"CAST(${name} AS TIMESTAMPTZ)"
+
+    def utc_date(self, column: str) -> str:
+        """The UTC calendar date of a zoned timestamp column."""
+        return f"CAST(timezone('UTC', {column}) AS DATE)"
+
+    def truncate_date(self, date_sql: str, period: str) -> str:
+        """Start date of the period containing a date.
+
+        week: ISO 8601 week, Monday start; mmwr_week: CDC MMWR week, Sunday start.
+        """
+        if period == "day":
+            return date_sql
+        if period == "mmwr_week":
+            # dayofweek: Sunday = 0 ... Saturday = 6, so this steps back to the Sunday.
+            return f"CAST({date_sql} - CAST(dayofweek({date_sql}) AS INTEGER) AS DATE)"
+        unit = {"week": "week", "month": "month", "quarter": "quarter", "year": "year"}[period]
+        return f"CAST(date_trunc('{unit}', {date_sql}) AS DATE)"
+
+    def in_list(self, expr: str, param: str) -> str:
+        """``expr`` equals one of the strings in list parameter ``param``."""
+        return f"list_contains(${param}, {expr})"
+
+    def lists_overlap(self, list_column: str, param: str) -> str:
+        """A list column shares at least one element with list parameter ``param``."""
+        return f"list_has_any(coalesce({list_column}, []), ${param})"
+
+    def any_element(self, list_column: str, var: str, predicate: str) -> str:
+        """Some element ``var`` of a list column satisfies ``predicate``."""
+        return f"len(list_filter(coalesce({list_column}, []), lambda {var}: {predicate})) > 0"
+
+    def starts_with(self, expr: str, param: str) -> str:
+        return f"starts_with({expr}, ${param})"
+
+    def unnest(self, list_column: str) -> str:
+        """Select-list expression producing one row per element."""
+        return f"unnest({list_column})"
+
+
+DUCKDB = Dialect()
+
+
+def _utc_text(value: datetime) -> str:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def _check_identifier(value: str, what: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise QueryError(f"{what} {value!r} is not a valid name (expected [a-z][a-z0-9_]*)")
+    return value
+
+
+def filter_sql(f: EventFilter, dialect: Dialect) -> SqlQuery:
+    """WHERE-clause text (``TRUE`` when unrestricted) and its parameters, over event rows."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for name, column, values in (
+        ("agencies", "agency", f.agencies),
+        ("sectors", "sector", f.sectors),
+        ("kinds", "kind", f.kinds),
+    ):
+        if values is not None:
+            params[name] = list(values)
+            clauses.append(dialect.in_list(dialect.quote(column), name))
+    if f.syndromes is not None:
+        params["syndromes"] = list(f.syndromes)
+        clauses.append(dialect.lists_overlap(dialect.quote("syndromes"), "syndromes"))
+    if f.codes is not None:
+        exact = [c for c in f.codes if not c.endswith("*")]
+        prefixes = [c[:-1] for c in f.codes if c.endswith("*")]
+        terms = []
+        if exact:
+            params["codes"] = exact
+            terms.append(dialect.in_list("c", "codes"))
+        for i, prefix in enumerate(prefixes):
+            params[f"code_prefix_{i}"] = prefix
+            terms.append(dialect.starts_with("c", f"code_prefix_{i}"))
+        predicate = " OR ".join(terms) if terms else "FALSE"
+        clauses.append(dialect.any_element(dialect.quote("codes"), "c", predicate))
+    if f.start is not None:
+        params["start"] = _utc_text(f.start)
+        clauses.append(f"{dialect.quote('occurred_at')} >= {dialect.timestamp_param('start')}")
+    if f.end is not None:
+        params["end"] = _utc_text(f.end)
+        clauses.append(f"{dialect.quote('occurred_at')} < {dialect.timestamp_param('end')}")
+    if f.sensitivity_excluded:
+        params["sensitivity_excluded"] = list(f.sensitivity_excluded)
+        clauses.append(
+            "NOT " + dialect.lists_overlap(dialect.quote("sensitivity"), "sensitivity_excluded")
+        )
+    if f.person_tokens_excluded:
+        params["person_tokens_excluded"] = list(f.person_tokens_excluded)
+        token = dialect.quote("person_token")
+        clauses.append(
+            f"({token} IS NULL OR NOT {dialect.in_list(token, 'person_tokens_excluded')})"
+        )
+    return SqlQuery(" AND ".join(clauses) if clauses else "TRUE", params)
+
+
+def _check_aggregate(q: AggregateQuery) -> None:
+    if q.period is not None and q.period not in PERIODS:
+        raise QueryError(f"period {q.period!r} is not one of {', '.join(PERIODS)}")
+    for dim in q.by:
+        if dim not in BY_DIMENSIONS:
+            raise QueryError(f"dimension {dim!r} is not one of {', '.join(BY_DIMENSIONS)}")
+    if len(set(q.by)) != len(q.by):
+        raise QueryError(f"dimensions repeat in by={q.by!r}")
+    if q.area_layer is not None:
+        _check_identifier(q.area_layer, "area layer")
+
+
+def _output_columns(q: AggregateQuery) -> list[str]:
+    return (["area"] if q.area_layer else []) + (["period"] if q.period else []) + list(q.by)
+
+
+def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "events") -> SqlQuery:
+    """Counts from event rows: columns [area] [period] [by...] count, ordered by the keys.
+
+    ``by`` containing ``syndrome`` unnests syndromes: an event counts once per syndrome it
+    carries, and events without syndromes drop out.
+    """
+    _check_aggregate(q)
+    where = filter_sql(q.filter, dialect)
+    select: list[str] = []
+    if q.area_layer:
+        select.append(f"{dialect.quote(area_column(q.area_layer))} AS area")
+    if q.period:
+        day = dialect.utc_date(dialect.quote("occurred_at"))
+        select.append(f"{dialect.truncate_date(day, q.period)} AS period")
+    for dim in q.by:
+        if dim == "syndrome":
+            select.append(f"{dialect.unnest(dialect.quote('syndromes'))} AS syndrome")
+        else:
+            select.append(f"{dialect.quote(dim)} AS {dim}")
+    keys = _output_columns(q)
+    inner = f"SELECT {', '.join(select) if select else '1 AS one'} FROM {events} WHERE {where.sql}"
+    return SqlQuery(_group_sql(inner, keys, "count(*)", dialect), where.params)
+
+
+def _group_sql(inner: str, keys: Sequence[str], measure: str, dialect: Dialect) -> str:
+    quoted = [dialect.quote(k) for k in keys]
+    if not keys:
+        return f"SELECT CAST({measure} AS BIGINT) AS count FROM ({inner}) AS rows"
+    cols = ", ".join(quoted)
+    return (
+        f"SELECT {cols}, CAST({measure} AS BIGINT) AS count FROM ({inner}) AS rows "
+        f"GROUP BY {cols} ORDER BY {cols}"
+    )
+
+
+def _midnight(value: datetime | None) -> bool:
+    if value is None:
+        return True
+    utc = value if value.tzinfo is None else value.astimezone(UTC)
+    return (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0)
+
+
+def cube_answers(q: AggregateQuery) -> bool:
+    """Whether the materialised cube holds everything this query needs.
+
+    True when the query groups only by area, a day-or-coarser period and cube dimensions, and
+    filters only on cube dimensions: agencies/sectors/kinds, whole UTC days, sensitivity
+    exclusions, and syndromes when the result cannot double count (one syndrome and no syndrome
+    grouping). Codes and person exclusions need the events.
+    """
+    _check_aggregate(q)
+    f = q.filter
+    if not set(q.by) <= CUBE_BY:
+        return False
+    if f.codes is not None or f.person_tokens_excluded:
+        return False
+    if not (_midnight(f.start) and _midnight(f.end)):
+        return False
+    return not (f.syndromes is not None and (len(f.syndromes) != 1 or "syndrome" in q.by))
+
+
+def cube_aggregate_sql(
+    q: AggregateQuery, dialect: Dialect = DUCKDB, cube: str = "cube"
+) -> SqlQuery:
+    """The same counts as ``aggregate_sql``, summed from the cube (see ``cube_answers``)."""
+    if not cube_answers(q):
+        raise QueryError("this query needs the events: the cube cannot answer it")
+    f = q.filter
+    params: dict[str, Any] = {}
+    clauses: list[str] = []
+    for name, column, values in (
+        ("agencies", "agency", f.agencies),
+        ("sectors", "sector", f.sectors),
+        ("kinds", "kind", f.kinds),
+    ):
+        if values is not None:
+            params[name] = list(values)
+            clauses.append(dialect.in_list(dialect.quote(column), name))
+    day = dialect.quote("day")
+    if f.start is not None:
+        params["start"] = _utc_text(f.start)[:10]
+        clauses.append(f"{day} >= CAST({dialect.param('start')} AS DATE)")
+    if f.end is not None:
+        params["end"] = _utc_text(f.end)[:10]
+        clauses.append(f"{day} < CAST({dialect.param('end')} AS DATE)")
+    if f.sensitivity_excluded:
+        params["sensitivity_excluded"] = list(f.sensitivity_excluded)
+        clauses.append(
+            "NOT " + dialect.lists_overlap(dialect.quote("sensitivity"), "sensitivity_excluded")
+        )
+    syndrome = dialect.quote("syndrome")
+    if f.syndromes is not None:
+        params["syndrome"] = f.syndromes[0]
+        clauses.append(f"{syndrome} = {dialect.param('syndrome')}")
+    elif "syndrome" in q.by:
+        clauses.append(f"{syndrome} IS NOT NULL")
+    else:
+        clauses.append(f"{syndrome} IS NULL")
+    select: list[str] = []
+    if q.area_layer:
+        select.append(f"{dialect.quote(area_column(q.area_layer))} AS area")
+    if q.period:
+        select.append(f"{dialect.truncate_date(day, q.period)} AS period")
+    for dim in q.by:
+        select.append(f"{dialect.quote(dim)} AS {dim}")
+    select.append(f"{dialect.quote('count')} AS n")
+    inner = f"SELECT {', '.join(select)} FROM {cube} WHERE {' AND '.join(clauses)}"
+    keys = _output_columns(q)
+    return SqlQuery(_group_sql(inner, keys, "coalesce(sum(n), 0)", dialect), params)
+
+
+def extract_sql(
+    q: ExtractQuery,
+    available: Sequence[str],
+    dialect: Dialect = DUCKDB,
+    events: str = "events",
+) -> SqlQuery:
+    """Event rows with the chosen columns, oldest first (then agency, event_id)."""
+    if not q.columns:
+        raise QueryError("an extract needs at least one column")
+    unknown = [c for c in q.columns if c not in available]
+    if unknown:
+        raise QueryError(
+            f"unknown lake column(s) {', '.join(unknown)}; expected among {', '.join(available)}"
+        )
+    if q.limit is not None and q.limit < 0:
+        raise QueryError(f"limit must be >= 0, got {q.limit}")
+    where = filter_sql(q.filter, dialect)
+    cols = ", ".join(dialect.quote(c) for c in q.columns)
+    order = ", ".join(dialect.quote(c) for c in ("occurred_at", "agency", "event_id"))
+    sql = f"SELECT {cols} FROM {events} WHERE {where.sql} ORDER BY {order}"
+    params = dict(where.params)
+    if q.limit is not None:
+        params["limit"] = q.limit
+        sql += f" LIMIT {dialect.param('limit')}"
+    return SqlQuery(sql, params)

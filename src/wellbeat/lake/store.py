@@ -1,0 +1,331 @@
+"""The event lake on disk: batches, manifests, atomic commit, orphan cleanup and statistics.
+
+Layout and rules are docs/data-directory.md: a batch is written under ``lake/_staging/``,
+its folders are renamed into ``lake/events/`` and ``lake/aggregates/``, and only then is its
+manifest written (temp file + rename). Readers list manifests and read only the files they
+name, so a batch killed half-way is never seen; the next ingest removes the leftovers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MANIFEST_FORMAT = "wellbeat-manifest/1"
+PART_ROWS = 2_000_000
+"""Rows per events Parquet file; a batch larger than this is split into part-0, part-1, ..."""
+ROW_GROUP_ROWS = 256_000
+PAUSE_ENV = "WELLBEAT_INGEST_PAUSE"
+"""Crash-testing hook: ``staged:SECONDS`` or ``renamed:SECONDS`` sleeps at that commit step."""
+
+
+class LakeError(RuntimeError):
+    """The lake on disk is not in the state the operation needs."""
+
+
+@dataclass(frozen=True)
+class LakePaths:
+    """Where each part of the lake lives under a hub data directory."""
+
+    data_dir: Path
+
+    @property
+    def lake(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def events(self) -> Path:
+        return self.lake / "events"
+
+    @property
+    def manifests(self) -> Path:
+        return self.lake / "manifest"
+
+    @property
+    def aggregates(self) -> Path:
+        return self.lake / "aggregates"
+
+    @property
+    def cube(self) -> Path:
+        return self.aggregates / "cube"
+
+    @property
+    def staging(self) -> Path:
+        return self.lake / "_staging"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def areas(self) -> Path:
+        return self.data_dir / "areas"
+
+    def manifest_path(self, batch_id: str) -> Path:
+        return self.manifests / f"{batch_id}.json"
+
+    def batch_events_dir(self, batch_id: str) -> Path:
+        return self.events / f"batch_id={batch_id}"
+
+    def batch_cube_dir(self, batch_id: str) -> Path:
+        return self.cube / f"batch_id={batch_id}"
+
+    def quarantine_path(self, batch_id: str) -> Path:
+        return self.quarantine / f"{batch_id}.csv"
+
+
+@dataclass(frozen=True)
+class BatchManifest:
+    """What the lake knows about one committed batch (``lake/manifest/<batch_id>.json``)."""
+
+    batch_id: str
+    events_sha256: str
+    agency: str
+    sector: str | None
+    connector: str | None
+    profile: str | None
+    prepared_at: str | None
+    key_fingerprint: str | None
+    ingested_at: str
+    rows_in: int
+    committed: int
+    quarantined: int
+    quarantine_lines: int
+    quarantine_path: str | None
+    """Relative to the data directory; None when no row was rejected."""
+    files: tuple[str, ...]
+    """Event Parquet files, relative to ``lake/``."""
+    aggregates: tuple[str, ...]
+    """Cube Parquet files, relative to ``lake/``."""
+    layers: tuple[str, ...]
+    committed_by_sector: Mapping[str, int] = field(default_factory=dict)
+    committed_by_kind: Mapping[str, int] = field(default_factory=dict)
+    outside_area: Mapping[str, int] = field(default_factory=dict)
+    occurred_min: str | None = None
+    occurred_max: str | None = None
+    format: str = MANIFEST_FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("files", "aggregates", "layers"):
+            data[key] = list(data[key])
+        for key in ("committed_by_sector", "committed_by_kind", "outside_area"):
+            data[key] = dict(data[key])
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], source: Path) -> BatchManifest:
+        if data.get("format") != MANIFEST_FORMAT:
+            raise LakeError(
+                f"{source}: field 'format' is {data.get('format')!r}, expected {MANIFEST_FORMAT!r}"
+            )
+        try:
+            values = dict(data)
+            for key in ("files", "aggregates", "layers"):
+                values[key] = tuple(values[key])
+            return cls(**values)
+        except (KeyError, TypeError) as exc:
+            raise LakeError(f"{source}: not a valid batch manifest ({exc})") from exc
+
+
+def read_manifest(path: Path) -> BatchManifest:
+    """Load one manifest file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LakeError(f"{path}: cannot read manifest ({exc})") from exc
+    return BatchManifest.from_json(data, path)
+
+
+def list_batches(data_dir: Path) -> list[BatchManifest]:
+    """Every committed batch, oldest ingest first (ties by batch id)."""
+    directory = LakePaths(data_dir).manifests
+    if not directory.is_dir():
+        return []
+    manifests = [read_manifest(p) for p in directory.glob("*.json")]
+    return sorted(manifests, key=lambda m: (m.ingested_at, m.batch_id))
+
+
+def find_batch(data_dir: Path, batch_id: str) -> BatchManifest | None:
+    """The committed batch with this id, or None."""
+    path = LakePaths(data_dir).manifest_path(batch_id)
+    return read_manifest(path) if path.exists() else None
+
+
+def event_files(data_dir: Path, manifests: list[BatchManifest] | None = None) -> list[Path]:
+    """Absolute paths of the event files of every committed batch (what readers may read)."""
+    lake = LakePaths(data_dir).lake
+    batches = list_batches(data_dir) if manifests is None else manifests
+    return [lake / f for m in batches for f in m.files]
+
+
+def cube_files(data_dir: Path, manifests: list[BatchManifest] | None = None) -> list[Path]:
+    """Absolute paths of the materialised cube files of every committed batch."""
+    lake = LakePaths(data_dir).lake
+    batches = list_batches(data_dir) if manifests is None else manifests
+    return [lake / f for m in batches for f in m.aggregates]
+
+
+@contextlib.contextmanager
+def lake_lock(data_dir: Path) -> Iterator[None]:
+    """Serialise writers of one lake (an advisory lock the OS drops if the process dies)."""
+    lake = LakePaths(data_dir).lake
+    lake.mkdir(parents=True, exist_ok=True)
+    with (lake / ".lock").open("a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_orphans(data_dir: Path) -> list[Path]:
+    """Delete what a killed ingest left behind: staging folders, and batch folders without a
+    manifest. Call only while holding ``lake_lock``. Returns what was removed."""
+    paths = LakePaths(data_dir)
+    removed: list[Path] = []
+    if paths.staging.is_dir():
+        for entry in sorted(paths.staging.iterdir()):
+            _remove(entry)
+            removed.append(entry)
+    committed = (
+        {p.stem for p in paths.manifests.glob("*.json")} if paths.manifests.is_dir() else set()
+    )
+    for parent in (paths.events, paths.cube):
+        if not parent.is_dir():
+            continue
+        for entry in sorted(parent.iterdir()):
+            batch_id = entry.name.removeprefix("batch_id=")
+            if entry.name.startswith("batch_id=") and batch_id not in committed:
+                _remove(entry)
+                removed.append(entry)
+    if paths.manifests.is_dir():
+        for tmp in paths.manifests.glob(".*.tmp"):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _pause(step: str) -> None:
+    """Crash-test hook (see PAUSE_ENV): sleep at a named commit step so a test can SIGKILL."""
+    setting = os.environ.get(PAUSE_ENV, "")
+    if ":" in setting:
+        where, seconds = setting.split(":", 1)
+        if where == step:
+            print(f"wellbeat-ingest-paused:{step}", flush=True)
+            time.sleep(float(seconds))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a text file so readers see either nothing or all of it (temp + fsync + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    _fsync_dir(path.parent)
+
+
+def commit_batch(
+    data_dir: Path,
+    manifest: BatchManifest,
+    events: pa.Table,
+    cube: pa.Table,
+    quarantine_csv: str | None,
+) -> BatchManifest:
+    """Write one batch atomically: staging -> rename into the lake -> manifest.
+
+    ``manifest`` carries everything but the file lists, which are filled in here. Call while
+    holding ``lake_lock``. Returns the manifest as written.
+    """
+    paths = LakePaths(data_dir)
+    batch_id = manifest.batch_id
+    stage = paths.staging / f"{batch_id}.{os.getpid()}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    event_names: list[str] = []
+    for n, start in enumerate(range(0, max(events.num_rows, 1), PART_ROWS)):
+        if events.num_rows == 0:
+            break
+        name = f"part-{n}.parquet"
+        _write_parquet(events.slice(start, PART_ROWS), stage / "events" / name)
+        event_names.append(name)
+    cube_names: list[str] = []
+    if cube.num_rows:
+        _write_parquet(cube, stage / "cube" / "part-0.parquet")
+        cube_names.append("part-0.parquet")
+    _pause("staged")
+
+    if quarantine_csv is not None:
+        write_atomically(paths.quarantine_path(batch_id), quarantine_csv)
+    moves = [
+        (stage / "events", paths.batch_events_dir(batch_id), event_names),
+        (stage / "cube", paths.batch_cube_dir(batch_id), cube_names),
+    ]
+    for source, target, names in moves:
+        if not names:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # an orphan of an earlier killed run, never named by a manifest
+            shutil.rmtree(target)
+        source.replace(target)
+        _fsync_dir(target.parent)
+    shutil.rmtree(stage, ignore_errors=True)
+    _pause("renamed")
+
+    lake = paths.lake
+    final = BatchManifest(
+        **{
+            **manifest.to_json(),
+            "files": tuple(
+                str(paths.batch_events_dir(batch_id).relative_to(lake) / n) for n in event_names
+            ),
+            "aggregates": tuple(
+                str(paths.batch_cube_dir(batch_id).relative_to(lake) / n) for n in cube_names
+            ),
+            "layers": tuple(manifest.layers),
+        }
+    )
+    write_atomically(paths.manifest_path(batch_id), json.dumps(final.to_json(), indent=2) + "\n")
+    return final
+
+
+def utc_now_text() -> str:
+    """The current time as an ISO 8601 UTC string (manifest timestamps)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
