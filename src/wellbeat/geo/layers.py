@@ -1,0 +1,351 @@
+"""Area layers: GeoJSON FeatureCollections of areas with ids, names and populations.
+
+A layer is one way of cutting the city into areas (beats, tracts, neighbourhoods, districts).
+The hub keeps its layers as ``DATA/areas/<layer>.geojson``; every event gets one
+``area_<layer>`` column per layer at ingest. The file format is described in docs/geography.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+import shapely.geometry
+from shapely.errors import GEOSException
+
+AREAS_DIRNAME = "areas"
+"""Folder of a hub's data directory that holds its area layers."""
+
+LAYER_SUFFIX = ".geojson"
+REQUIRED_PROPERTIES = ("id", "name", "population")
+GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
+LAYER_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+"""A layer name becomes part of a lake column (``area_<layer>``), so it is kept SQL-safe."""
+
+_WGS84_CRS_MARKERS = ("CRS84", "4326")
+
+
+class AreaLayerError(ValueError):
+    """An area layer file (or document) that does not follow the layer format."""
+
+
+@dataclass(frozen=True, eq=False)
+class AreaLayer:
+    """One geography layer: areas aligned by position across ids, names, population, shapes.
+
+    Geometries are WGS84 lon/lat shapely polygons, prepared for fast point-in-area tests.
+    Equality is identity: layers hold arrays, which have no single truth value.
+    """
+
+    name: str
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    population: npt.NDArray[np.int64]
+    geometries: npt.NDArray[np.object_]
+    properties: tuple[dict[str, Any], ...]
+    _positions: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        lengths = {
+            "names": len(self.names),
+            "population": len(self.population),
+            "geometries": len(self.geometries),
+            "properties": len(self.properties),
+        }
+        misaligned = {key: size for key, size in lengths.items() if size != n}
+        if misaligned:
+            raise ValueError(
+                f"layer {self.name!r}: {n} ids but {misaligned}; every field must have one "
+                "entry per area, in the same order"
+            )
+        positions: dict[str, int] = {}
+        for position, area_id in enumerate(self.ids):
+            if area_id in positions:
+                raise ValueError(
+                    f"layer {self.name!r}: duplicate area id {area_id!r} at positions "
+                    f"{positions[area_id]} and {position}"
+                )
+            positions[area_id] = position
+        population = np.array(self.population, dtype=np.int64)
+        if population.ndim != 1 or (population < 0).any():
+            raise ValueError(f"layer {self.name!r}: population must be a 1-D array of ints >= 0")
+        population.setflags(write=False)
+        geometries = np.empty(n, dtype=object)
+        geometries[:] = list(self.geometries)
+        shapely.prepare(geometries)
+        geometries.setflags(write=False)
+        object.__setattr__(self, "population", population)
+        object.__setattr__(self, "geometries", geometries)
+        object.__setattr__(self, "_positions", positions)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index_of(self, area_id: str) -> int:
+        """Position of an area in this layer (the row of its weights, its population entry)."""
+        try:
+            return self._positions[area_id]
+        except KeyError:
+            raise KeyError(f"layer {self.name!r} has no area with id {area_id!r}") from None
+
+    def population_of(self, area_id: str) -> int:
+        """Resident population of one area, as given in the layer file."""
+        return int(self.population[self.index_of(area_id)])
+
+    @property
+    def total_population(self) -> int:
+        """Population of the whole layer."""
+        return int(self.population.sum())
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) of all areas together."""
+        minx, miny, maxx, maxy = shapely.total_bounds(self.geometries)
+        return (float(minx), float(miny), float(maxx), float(maxy))
+
+    def to_geojson(self) -> dict[str, Any]:
+        """The layer as a GeoJSON FeatureCollection (feature ``id`` set too, for map libraries)."""
+        shapes = shapely.to_geojson(self.geometries)
+        features = []
+        for position, area_id in enumerate(self.ids):
+            properties = dict(self.properties[position])
+            properties.update(
+                id=area_id,
+                name=self.names[position],
+                population=int(self.population[position]),
+            )
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": area_id,
+                    "properties": properties,
+                    "geometry": json.loads(shapes[position]),
+                }
+            )
+        return {"type": "FeatureCollection", "name": self.name, "features": features}
+
+
+def check_layer_name(name: str, source: str = "<layer>") -> str:
+    """Return ``name`` if it can name a layer (and its ``area_<name>`` column), else raise."""
+    if not isinstance(name, str) or not LAYER_NAME_PATTERN.match(name):
+        raise AreaLayerError(
+            f"{source}: layer name {name!r} is not allowed; expected lower-case letters, digits "
+            "and underscores starting with a letter (it becomes the lake column "
+            f"'area_{name}')"
+        )
+    return name
+
+
+def load_layer(path: Path, name: str | None = None) -> AreaLayer:
+    """Read and validate one layer file; the layer is named after the file stem by default."""
+    path = Path(path)
+    layer_name = check_layer_name(path.stem if name is None else name, str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AreaLayerError(f"{path}: no such layer file") from None
+    except IsADirectoryError:
+        raise AreaLayerError(f"{path}: is a directory, expected a GeoJSON file") from None
+    except UnicodeDecodeError as exc:
+        raise AreaLayerError(
+            f"{path}: not UTF-8 text (byte {exc.start}); GeoJSON must be UTF-8"
+        ) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AreaLayerError(
+            f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
+        ) from None
+    return layer_from_geojson(document, layer_name, source=str(path))
+
+
+def load_layers(directory: Path) -> list[AreaLayer]:
+    """Every ``*.geojson`` layer in a folder (a hub's ``DATA/areas``), sorted by layer name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    files = [
+        path
+        for path in directory.iterdir()
+        if path.suffix == LAYER_SUFFIX and not path.name.startswith(".") and path.is_file()
+    ]
+    return sorted((load_layer(path) for path in files), key=lambda layer: layer.name)
+
+
+def add_layer(
+    data_dir: Path, source: Path, name: str | None = None, *, replace: bool = False
+) -> AreaLayer:
+    """Validate a layer file and copy it, unchanged, into the hub's ``DATA/areas/``.
+
+    The copy is atomic (temporary file + rename), so a reader never sees half a layer. An
+    existing layer of the same name is kept unless ``replace`` is true: replacing a layer
+    changes the areas of every event ingested afterwards.
+    """
+    source = Path(source)
+    layer = load_layer(source, name)
+    areas_dir = Path(data_dir) / AREAS_DIRNAME
+    areas_dir.mkdir(parents=True, exist_ok=True)
+    target = areas_dir / f"{layer.name}{LAYER_SUFFIX}"
+    if target.exists():
+        if target.resolve() == source.resolve():
+            return layer
+        if not replace:
+            raise AreaLayerError(
+                f"{target}: layer {layer.name!r} already exists; pass replace=True to replace it"
+            )
+    temporary = areas_dir / f".{layer.name}{LAYER_SUFFIX}.{os.getpid()}.tmp"
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return layer
+
+
+def layer_from_geojson(
+    document: Mapping[str, Any], name: str, source: str = "<geojson>"
+) -> AreaLayer:
+    """Validate a parsed GeoJSON FeatureCollection and build the layer ``name`` from it.
+
+    ``source`` names where the document came from in error messages (a path, an upload).
+    """
+    check_layer_name(name, source)
+    if not isinstance(document, Mapping) or document.get("type") != "FeatureCollection":
+        found = document.get("type") if isinstance(document, Mapping) else type(document).__name__
+        raise AreaLayerError(f"{source}: expected a GeoJSON FeatureCollection, got {found!r}")
+    _check_crs(document.get("crs"), source)
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise AreaLayerError(f"{source}: 'features' must be a list of Feature objects")
+    if not features:
+        raise AreaLayerError(f"{source}: the layer has no features; expected one per area")
+
+    ids: list[str] = []
+    names: list[str] = []
+    population: list[int] = []
+    geometries: list[Any] = []
+    properties: list[dict[str, Any]] = []
+    first_use: dict[str, int] = {}
+    for index, feature in enumerate(features):
+        where = f"{source}: feature {index}"
+        if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+            raise AreaLayerError(f"{where}: expected a GeoJSON object of type 'Feature'")
+        props = feature.get("properties")
+        if not isinstance(props, Mapping):
+            raise AreaLayerError(
+                f"{where}: 'properties' must be an object with {', '.join(REQUIRED_PROPERTIES)}"
+            )
+        area_id = _area_id(props, where)
+        where = f"{where} (id {area_id!r})"
+        if area_id in first_use:
+            raise AreaLayerError(
+                f"{where}: duplicate id {area_id!r}, already used by feature "
+                f"{first_use[area_id]}; ids must be unique in a layer"
+            )
+        first_use[area_id] = index
+        ids.append(area_id)
+        names.append(_area_name(props, where))
+        population.append(_area_population(props, where))
+        geometries.append(_area_geometry(feature.get("geometry"), where))
+        properties.append(dict(props))
+
+    return AreaLayer(
+        name=name,
+        ids=tuple(ids),
+        names=tuple(names),
+        population=np.array(population, dtype=np.int64),
+        geometries=np.array(geometries, dtype=object),
+        properties=tuple(properties),
+    )
+
+
+def _check_crs(crs: Any, source: str) -> None:
+    # RFC 7946 GeoJSON is always WGS84 lon/lat; an old-style "crs" member is accepted only
+    # when it says so (OGC CRS84 or EPSG:4326), because anything else means projected metres.
+    if crs is None:
+        return
+    text = json.dumps(crs)
+    if not any(marker in text for marker in _WGS84_CRS_MARKERS):
+        raise AreaLayerError(
+            f"{source}: 'crs' is {text}; expected WGS84 longitude/latitude (OGC CRS84 / "
+            "EPSG:4326) — reproject the file first"
+        )
+
+
+def _area_id(props: Mapping[str, Any], where: str) -> str:
+    if "id" not in props:
+        raise AreaLayerError(f"{where}: missing required property 'id' (a unique string)")
+    value = props["id"]
+    if not isinstance(value, str) or not value.strip():
+        raise AreaLayerError(
+            f"{where}: property 'id' must be a non-empty string, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    return value
+
+
+def _area_name(props: Mapping[str, Any], where: str) -> str:
+    if "name" not in props:
+        raise AreaLayerError(f"{where}: missing required property 'name' (a string)")
+    value = props["name"]
+    if not isinstance(value, str):
+        raise AreaLayerError(
+            f"{where}: property 'name' must be a string, got {value!r} ({type(value).__name__})"
+        )
+    return value
+
+
+def _area_population(props: Mapping[str, Any], where: str) -> int:
+    if "population" not in props:
+        raise AreaLayerError(f"{where}: missing required property 'population' (integer >= 0)")
+    value = props["population"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AreaLayerError(
+            f"{where}: property 'population' must be an integer >= 0, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if value < 0:
+        raise AreaLayerError(f"{where}: property 'population' must be an integer >= 0, got {value}")
+    return value
+
+
+def _area_geometry(geometry: Any, where: str) -> Any:
+    if not isinstance(geometry, Mapping):
+        raise AreaLayerError(f"{where}: missing geometry; expected a Polygon or MultiPolygon")
+    kind = geometry.get("type")
+    if kind not in GEOMETRY_TYPES:
+        raise AreaLayerError(
+            f"{where}: geometry type {kind!r} is not allowed; expected Polygon or MultiPolygon"
+        )
+    try:
+        shape = shapely.geometry.shape(geometry)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, GEOSException) as exc:
+        raise AreaLayerError(f"{where}: malformed {kind} coordinates ({exc})") from None
+    if shape.is_empty:
+        raise AreaLayerError(f"{where}: {kind} is empty; an area needs at least one ring")
+    minx, miny, maxx, maxy = shape.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise AreaLayerError(f"{where}: {kind} has non-finite coordinates")
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise AreaLayerError(
+            f"{where}: coordinates outside WGS84 range (bounds {minx:g}, {miny:g}, {maxx:g}, "
+            f"{maxy:g}); expected longitude -180..180 and latitude -90..90 in that order — is "
+            "the file in a projected CRS?"
+        )
+    if not shape.is_valid:
+        raise AreaLayerError(
+            f"{where}: invalid {kind}: {shapely.is_valid_reason(shape)} (rings must be closed, "
+            "not self-intersecting, holes inside their shell)"
+        )
+    return shape
