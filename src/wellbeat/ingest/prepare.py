@@ -1,0 +1,646 @@
+"""``wellbeat prepare``: turn an agency's raw extract into a shareable batch, at the agency.
+
+The profile (docs/profiles.md) says which columns mean what. Prepare reads only those columns,
+maps them onto the canonical event (``events.schema.BATCH_SCHEMA``), replaces the person's
+identifiers by a keyed pseudonym and a Bloom-filter linkage code, lets the source's connector
+derive syndromes from codes and free text, and writes ``events.parquet`` + ``batch.json``.
+Identity columns, free text and every column the profile does not name never reach the batch.
+
+Prepare never drops or reorders rows: a value it cannot convert is written as its raw string so
+that ingest can quarantine the row with its row number, field and reason. The one exception is
+a date of birth: an unparseable DOB yields no age band rather than being copied out.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from wellbeat import __version__
+from wellbeat.events.schema import AGE_BANDS, BATCH_SCHEMA
+from wellbeat.ingest.connectors import CONNECTORS
+from wellbeat.ingest.connectors.base import (
+    ATTRIBUTES_TYPE,
+    SourceRows,
+    constant_lists,
+    lists_from_pairs,
+    with_attributes,
+)
+from wellbeat.ingest.profile import (
+    ColumnMapping,
+    IdentityColumns,
+    PrepareError,
+    Profile,
+    load_profile,
+)
+
+BATCH_FORMAT = "wellbeat-batch/1"
+EVENTS_FILE = "events.parquet"
+BATCH_FILE = "batch.json"
+CHUNK_ROWS = 262_144
+"""Rows mapped and written at a time: bounds memory and paces the progress bar."""
+
+SEX_SYNONYMS = {
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "u": "unknown",
+    "unk": "unknown",
+    "unknown": "unknown",
+    "o": "other",
+    "other": "other",
+    "x": "other",
+}
+"""Spellings every source uses for sex, recognised case-insensitively after the profile's map."""
+
+_OFFSET_AT_END = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|UTC|[+-]\d{2}(:?\d{2})?)$"
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The columns of a raw extract that the profile uses, every value as text."""
+
+    path: Path
+    format: str
+    columns: tuple[str, ...]
+    """Every column of the extract, in file order (for error messages)."""
+    table: pa.Table
+    """Only the profile's columns, as strings (null where empty)."""
+    temporal: frozenset[str]
+    """Columns that were typed dates/timestamps in a Parquet extract (their format is ignored)."""
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What ``prepare_extract`` wrote: the batch directory and its ``batch.json``."""
+
+    batch: Path
+    rows: int
+    agency: str
+    connector: str
+    events_sha256: str
+    key_fingerprint: str
+    metadata: Mapping[str, object]
+    seconds: float
+
+    def as_json(self) -> dict[str, object]:
+        """The one object ``wellbeat prepare --json`` prints."""
+        return {
+            "batch": str(self.batch),
+            "rows": self.rows,
+            "agency": self.agency,
+            "connector": self.connector,
+            "events_sha256": self.events_sha256,
+            "key_fingerprint": self.key_fingerprint,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading extracts
+
+
+def read_extract(path: str | Path, profile: Profile) -> Extract:
+    """Read the profile's columns of the extract at ``path`` as text; fail on a missing column."""
+    p = Path(path)
+    if not p.is_file():
+        raise PrepareError(p, "(extract)", "an existing extract file", "no such file")
+    fmt = profile.extract_format(p)
+    try:
+        if fmt == "csv":
+            columns = _csv_header(p)
+            profile.check_columns(columns, p)
+            table = _read_csv(p, list(profile.columns_used()))
+            temporal: frozenset[str] = frozenset()
+        elif fmt == "parquet":
+            schema = pq.read_schema(p)
+            columns = tuple(schema.names)
+            profile.check_columns(columns, p)
+            table, temporal = _read_parquet(p, list(profile.columns_used()))
+        else:
+            columns = _ndjson_keys(p)
+            profile.check_columns(columns, p)
+            table = _read_ndjson(p, list(profile.columns_used()))
+            temporal = frozenset()
+    except (pa.ArrowInvalid, duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise PrepareError(p, "(extract)", f"a readable {fmt} extract", _first_line(exc)) from exc
+    return Extract(p, fmt, tuple(columns), table, temporal)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _csv_header(path: Path) -> tuple[str, ...]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise PrepareError(path, "line 1", "a header row naming the columns", "an empty file", 1)
+    return tuple(header)
+
+
+def _read_csv(path: Path, columns: list[str]) -> pa.Table:
+    convert = pacsv.ConvertOptions(
+        include_columns=columns,
+        column_types={column: pa.string() for column in columns},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    return pacsv.read_csv(path, convert_options=convert)
+
+
+def _read_parquet(path: Path, columns: list[str]) -> tuple[pa.Table, frozenset[str]]:
+    table = pq.read_table(path, columns=columns)
+    temporal = set()
+    arrays = []
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_temporal(column.type):
+            temporal.add(name)
+        arrays.append(_as_text(column))
+    return pa.table(arrays, names=table.column_names), frozenset(temporal)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type):
+        return column
+    if pa.types.is_large_string(column.type) or pa.types.is_dictionary(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        return column.cast(pa.timestamp("us", tz="UTC")).cast(pa.string())
+    return column.cast(pa.string())
+
+
+def _ndjson_keys(path: Path) -> tuple[str, ...]:
+    rows = duckdb.connect().execute(
+        "SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_ndjson_objects(?) ORDER BY k",
+        [str(path)],
+    )
+    return tuple(str(row[0]) for row in rows.fetchall())
+
+
+def _read_ndjson(path: Path, columns: list[str]) -> pa.Table:
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    struct = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in columns)
+    relation = con.sql(
+        f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct}}})",
+        params=[str(path)],
+    )
+    return relation.to_arrow_table()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Mapping one slice of the extract onto BATCH_SCHEMA
+
+
+def apply_map(values: pa.Array, mapping: Mapping[str, str]) -> pa.Array:
+    """Translate the agency's codes; a value not in ``mapping`` passes through unchanged."""
+    if not mapping:
+        return values
+    keys = pa.array(list(mapping), pa.string())
+    targets = pa.array(list(mapping.values()), pa.string())
+    index = pc.index_in(values, value_set=keys)
+    return pc.if_else(pc.is_null(index), values, targets.take(index))
+
+
+def _trimmed(values: pa.Array) -> pa.Array:
+    """Values without surrounding whitespace; blank becomes null."""
+    stripped = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
+
+
+def parse_timestamps(
+    values: pa.Array, fmt: str | None, timezone: str, *, typed: bool = False
+) -> tuple[pa.Array, pd.Series]:
+    """Timestamps as UTC ISO 8601 text (``2024-03-01T14:05:00Z``) plus the parsed UTC values.
+
+    ``fmt`` is a strptime format (default ISO 8601). Values with an offset are converted;
+    naive local values are placed in ``timezone`` (an ambiguous hour at the end of daylight
+    saving reads as its first occurrence, a skipped hour moves forward) and converted to UTC.
+    A value that does not parse is returned as its raw text and NaT in the parsed series.
+    """
+    text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+    if typed or fmt is None:
+        aware = pc.fill_null(pc.match_substring_regex(values, _OFFSET_AT_END), False)
+        aware_mask = aware.to_numpy(zero_copy_only=False)
+        pattern = "ISO8601"
+    else:
+        aware_mask = np.full(len(text), "%z" in fmt or "%Z" in fmt)
+        pattern = fmt
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    if aware_mask.any():
+        parsed[aware_mask] = pd.to_datetime(
+            text[aware_mask], format=pattern, errors="coerce", utc=True
+        ).dt.as_unit("us")
+    naive_mask = ~aware_mask
+    if naive_mask.any():
+        local = pd.to_datetime(text[naive_mask], format=pattern, errors="coerce")
+        if getattr(local.dt, "tz", None) is None:
+            local = local.dt.tz_localize(
+                timezone,
+                ambiguous=np.ones(len(local), dtype=bool),
+                nonexistent="shift_forward",
+            )
+        parsed[naive_mask] = local.dt.tz_convert("UTC").dt.as_unit("us")
+    return _utc_text(parsed, values), parsed
+
+
+def _utc_text(parsed: pd.Series, raw: pa.Array) -> pa.Array:
+    ok = parsed.notna().to_numpy()
+    stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    out = np.datetime_as_string(stamps, unit="s", timezone="UTC").astype(object)
+    fractional = ok & (stamps.astype(np.int64) % 1_000_000 != 0)
+    if fractional.any():
+        out[fractional] = np.datetime_as_string(stamps[fractional], unit="us", timezone="UTC")
+    formatted = pa.array(out, pa.string())
+    return pc.if_else(pa.array(ok), formatted, raw)
+
+
+def age_bands_from_ages(values: pa.Array) -> pa.Array:
+    """Whole-year ages -> 5-year bands ("90+" top); valid bands pass; others stay raw."""
+    text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+    age = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(age) & (age >= 0) & (age < 130)
+    already = pc.is_in(values, value_set=pa.array(AGE_BANDS)).to_numpy(zero_copy_only=False)
+    return pc.if_else(pa.array(ok & ~already), _bands(age, ok), values)
+
+
+def age_bands_from_dob(dob: pd.Series, at: pd.Series, timezone: str) -> pa.Array:
+    """Age band at the event's local date from parsed DOBs; null where either is unknown."""
+    event = at.dt.tz_convert(timezone)
+    born = dob
+    ok = (born.notna() & event.notna()).to_numpy()
+    years = (event.dt.year - born.dt.year).to_numpy(dtype=float, na_value=np.nan)
+    before_birthday = (
+        (event.dt.month < born.dt.month)
+        | ((event.dt.month == born.dt.month) & (event.dt.day < born.dt.day))
+    ).to_numpy(dtype=bool, na_value=False)
+    age = years - before_birthday
+    ok &= np.isfinite(age) & (age >= 0)
+    return _bands(age, ok)
+
+
+def _bands(age: np.ndarray, ok: np.ndarray) -> pa.Array:
+    """Five-year band per whole-year age (``events.schema.age_band``); null where not ``ok``."""
+    index = np.minimum(np.where(ok, age, 0).astype(np.int64) // 5, len(AGE_BANDS) - 1)
+    return pa.array(np.array(AGE_BANDS, dtype=object)[index], pa.string(), mask=~ok)
+
+
+def parse_dates(values: pa.Array, fmt: str | None) -> pd.Series:
+    """Calendar dates (e.g. dates of birth) parsed with ``fmt`` or ISO 8601; NaT if invalid."""
+    text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+    return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+
+
+def normalise_sex(values: pa.Array, mapping: Mapping[str, str]) -> pa.Array:
+    """The profile's map first, then common spellings (M, F, Female, U, ...) to the enum."""
+    mapped = apply_map(values, mapping)
+    lowered = pc.utf8_lower(mapped)
+    return apply_map_on(lowered, SEX_SYNONYMS, fallback=mapped)
+
+
+def apply_map_on(keys: pa.Array, mapping: Mapping[str, str], fallback: pa.Array) -> pa.Array:
+    """Look ``keys`` up in ``mapping``; where absent, take ``fallback``."""
+    index = pc.index_in(keys, value_set=pa.array(list(mapping), pa.string()))
+    targets = pa.array(list(mapping.values()), pa.string())
+    return pc.if_else(pc.is_null(index), fallback, targets.take(index))
+
+
+def _codes(table: pa.Table, profile: Profile) -> pa.ListArray:
+    """Namespaced codes per row from every ``codes:`` entry, in profile order, de-duplicated."""
+    n = table.num_rows
+    rows: list[np.ndarray] = []
+    values: list[pa.Array] = []
+    for mapping in profile.codes:
+        column = table.column(mapping.column).combine_chunks()
+        if mapping.split is None:
+            cells = pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), column)
+        else:
+            cells = pc.split_pattern(column, pattern=mapping.split)
+        flat = _trimmed(pc.list_flatten(cells))
+        parents = pc.list_parent_indices(cells).to_numpy(zero_copy_only=False)
+        coded = apply_map(flat, mapping.map)
+        prefixed = pc.binary_join_element_wise(f"{mapping.namespace}:", coded, "")
+        rows.append(parents)
+        values.append(prefixed)
+    if not rows:
+        return constant_lists(n, ())
+    return lists_from_pairs(n, np.concatenate(rows), pa.concat_arrays(values))
+
+
+def map_rows(
+    table: pa.Table,
+    profile: Profile,
+    *,
+    first_row: int,
+    temporal: frozenset[str] = frozenset(),
+    event_id_prefix: str = "",
+) -> tuple[pa.Table, dict[str, pa.Array]]:
+    """Map a slice of the extract (text columns) onto BATCH_SCHEMA; also return the kept text.
+
+    ``first_row`` is the 1-based data-row number of the slice's first row. The identity columns
+    are not touched here (``person_token`` and ``linkage_code`` come back null).
+    """
+    n = table.num_rows
+
+    def column(mapping: ColumnMapping) -> pa.Array:
+        return _trimmed(table.column(mapping.column).combine_chunks())
+
+    def constant(value: str) -> pa.Array:
+        return pa.array(np.full(n, value, dtype=object), pa.string())
+
+    null = pa.nulls(n, pa.string())
+    out: dict[str, pa.Array] = {
+        "row_number": pa.array(np.arange(first_row, first_row + n, dtype=np.int64)),
+        "agency": constant(profile.agency),
+        "sector": constant(profile.sector),
+    }
+    fields = profile.fields
+    if "event_id" in fields:
+        out["event_id"] = apply_map(column(fields["event_id"]), fields["event_id"].map)
+    else:
+        ids = np.char.add(event_id_prefix, np.arange(first_row, first_row + n).astype(str))
+        out["event_id"] = pa.array(ids.astype(object), pa.string())
+    if "kind" in fields:
+        kinds = apply_map(column(fields["kind"]), fields["kind"].map)
+        out["kind"] = pc.fill_null(kinds, profile.kind) if profile.kind else kinds
+    else:
+        out["kind"] = constant(profile.kind)
+
+    parsed: dict[str, pd.Series] = {}
+    for name in ("occurred_at", "reported_at"):
+        if name not in fields:
+            out[name] = null
+            continue
+        mapping = fields[name]
+        raw = apply_map(column(mapping), mapping.map)
+        out[name], parsed[name] = parse_timestamps(
+            raw, mapping.format, profile.timezone, typed=mapping.column in temporal
+        )
+    for name in ("lat", "lon"):
+        out[name] = apply_map(column(fields[name]), fields[name].map) if name in fields else null
+    out["sex"] = (
+        normalise_sex(column(fields["sex"]), fields["sex"].map) if "sex" in fields else null
+    )
+
+    if profile.age_band is not None:
+        raw_age = apply_map(column(profile.age_band), profile.age_band.map)
+        out["age_band"] = age_bands_from_ages(raw_age)
+    elif profile.age_from_dob is not None:
+        source = profile.age_from_dob
+        fmt = None if source.column in temporal else source.format or profile.identity.dob_format
+        born = parse_dates(_trimmed(table.column(source.column).combine_chunks()), fmt)
+        at = parsed.get(source.at)
+        if at is None:
+            at = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+        out["age_band"] = age_bands_from_dob(born, at, profile.timezone)
+    else:
+        out["age_band"] = null
+
+    out["codes"] = _codes(table, profile)
+    out["syndromes"] = constant_lists(n, ())
+    out["sensitivity"] = constant_lists(n, profile.sensitivity)
+    out["person_token"] = null
+    out["linkage_code"] = pa.nulls(n, pa.binary())
+    out["attributes"] = pa.MapArray.from_arrays(
+        pa.array(np.zeros(n + 1, dtype=np.int32)),
+        pa.array([], pa.string()),
+        pa.array([], pa.string()),
+    ).cast(ATTRIBUTES_TYPE)
+    events = pa.Table.from_pydict(
+        {name: out[name] for name in BATCH_SCHEMA.names}, schema=BATCH_SCHEMA
+    )
+
+    text = {
+        name: _trimmed(table.column(kept.column).combine_chunks())
+        for name, kept in profile.keep_text.items()
+    }
+    attributes = {
+        name: apply_map(column(mapping), mapping.map)
+        for name, mapping in profile.attributes.items()
+    }
+    attributes.update({name: text[name] for name, kept in profile.keep_text.items() if kept.share})
+    return with_attributes(events, attributes), text
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers -> pseudonym + linkage code (memoised per distinct identity)
+
+_PART_SEPARATOR = "\x1f"
+
+
+class Pseudonymiser:
+    """Keyed person tokens and Bloom linkage codes for the identity columns of each row.
+
+    Each distinct identity (the tuple of its identity cells) is pseudonymised once and the
+    result reused for every row and slice that repeats it: sources see the same people often.
+    A row whose identity cells are all empty gets neither token nor code.
+    """
+
+    def __init__(self, key: bytes, identity: IdentityColumns) -> None:
+        from wellbeat.privacy.keys import PURPOSE_PSEUDONYM, derive_key
+
+        self.identity = identity
+        self.parts = identity.columns()
+        self.key = key
+        self.token_key = derive_key(key, PURPOSE_PSEUDONYM)
+        self.tokens: dict[str, str] = {}
+        self.codes: dict[str, bytes] = {}
+
+    def apply(self, table: pa.Table) -> tuple[pa.Array, pa.Array]:
+        """(person_token, linkage_code) for each row of a slice of the extract."""
+        cells = [
+            pc.fill_null(_trimmed(table.column(column).combine_chunks()), "")
+            for column in self.parts.values()
+        ]
+        joined = pc.binary_join_element_wise(*cells, _PART_SEPARATOR)
+        distinct = pc.unique(joined)
+        fresh = [value for value in distinct.to_pylist() if value not in self.tokens]
+        self._pseudonymise(fresh)
+        index = pc.index_in(joined, value_set=distinct).to_numpy(zero_copy_only=False)
+        tokens = pa.array([self.tokens[value] for value in distinct.to_pylist()], pa.string())
+        codes = pa.array([self.codes[value] for value in distinct.to_pylist()], pa.binary())
+        empty = _PART_SEPARATOR * (len(cells) - 1)
+        blank = pc.equal(joined, empty)
+        take = pa.array(index)
+        person = pc.if_else(blank, pa.scalar(None, pa.string()), tokens.take(take))
+        linkage = pc.if_else(blank, pa.scalar(None, pa.binary()), codes.take(take))
+        return person, linkage
+
+    def _pseudonymise(self, joined: list[str]) -> None:
+        from wellbeat.privacy.bloom import encode_many
+        from wellbeat.privacy.pseudonym import Identity, person_token
+
+        identities = []
+        for value in joined:
+            parts = dict(zip(self.parts, value.split(_PART_SEPARATOR), strict=True))
+            identities.append(Identity.from_parts(parts, dob_format=self.identity.dob_format))
+        for value, identity in zip(joined, identities, strict=True):
+            self.tokens[value] = person_token(self.token_key, identity)
+        for value, code in zip(joined, encode_many(identities, self.key), strict=True):
+            self.codes[value] = code
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole run
+
+
+def _slices(table: pa.Table, size: int) -> Iterator[tuple[int, pa.Table]]:
+    for start in range(0, table.num_rows, size):
+        yield start, table.slice(start, size)
+
+
+def prepare_extract(
+    extract_path: str | Path,
+    profile: Profile,
+    key: bytes,
+    out: str | Path,
+    *,
+    progress: bool = False,
+    overwrite: bool = False,
+) -> BatchSummary:
+    """Prepare the extract at ``extract_path`` with ``profile`` and ``key`` into directory ``out``.
+
+    The batch is written beside ``out`` under a temporary name and renamed into place when
+    complete, so a half-written batch is never mistaken for a finished one.
+    """
+    from wellbeat.privacy.bloom import BLOOM_PARAMETERS
+    from wellbeat.privacy.keys import key_fingerprint
+
+    started = time.perf_counter()
+    destination = Path(out)
+    if destination.exists() and not overwrite and any(destination.iterdir()):
+        raise PrepareError(
+            destination,
+            "--out",
+            "a new or empty directory (or --overwrite)",
+            "a non-empty directory",
+        )
+    extract = read_extract(extract_path, profile)
+    source_sha256 = file_sha256(extract.path)
+    connector = CONNECTORS[profile.connector]
+    pseudonyms = Pseudonymiser(key, profile.identity) if profile.identity else None
+    event_id_prefix = f"{profile.name}:{source_sha256[:12]}:"
+
+    staging = destination.parent / f".{destination.name}.preparing-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    events_path = staging / EVENTS_FILE
+    bar = tqdm(
+        total=extract.table.num_rows,
+        unit="rows",
+        desc=f"prepare {extract.path.name}",
+        disable=not progress,
+        file=sys.stderr,
+    )
+    try:
+        with pq.ParquetWriter(events_path, BATCH_SCHEMA, compression="zstd") as writer:
+            if extract.table.num_rows == 0:
+                writer.write_table(BATCH_SCHEMA.empty_table())
+            for start, rows in _slices(extract.table, CHUNK_ROWS):
+                events, text = map_rows(
+                    rows,
+                    profile,
+                    first_row=start + 1,
+                    temporal=extract.temporal,
+                    event_id_prefix=event_id_prefix,
+                )
+                if pseudonyms is not None:
+                    tokens, codes = pseudonyms.apply(rows)
+                    events = events.set_column(
+                        BATCH_SCHEMA.get_field_index("person_token"), "person_token", tokens
+                    )
+                    events = events.set_column(
+                        BATCH_SCHEMA.get_field_index("linkage_code"), "linkage_code", codes
+                    )
+                derived = connector.derive(SourceRows(events, text, profile))
+                writer.write_table(derived.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA))
+                bar.update(rows.num_rows)
+        bar.close()
+        events_sha256 = file_sha256(events_path)
+        metadata: dict[str, object] = {
+            "format": BATCH_FORMAT,
+            "agency": profile.agency,
+            "sector": profile.sector,
+            "connector": profile.connector,
+            "profile": profile.name,
+            "rows": extract.table.num_rows,
+            "source_sha256": source_sha256,
+            "events_sha256": events_sha256,
+            "prepared_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "key_fingerprint": key_fingerprint(key),
+            "wellbeat_version": __version__,
+            "bloom": dict(BLOOM_PARAMETERS),
+        }
+        (staging / BATCH_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        if destination.exists():
+            shutil.rmtree(destination)
+        staging.rename(destination)
+    except BaseException:
+        bar.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BatchSummary(
+        batch=destination,
+        rows=extract.table.num_rows,
+        agency=profile.agency,
+        connector=profile.connector,
+        events_sha256=events_sha256,
+        key_fingerprint=str(metadata["key_fingerprint"]),
+        metadata=metadata,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def prepare(
+    extract_path: str | Path,
+    profile_path: str | Path,
+    key_file: str | Path,
+    out: str | Path,
+    *,
+    progress: bool = False,
+    overwrite: bool = False,
+) -> BatchSummary:
+    """Load the profile and key, then ``prepare_extract`` (what the CLI runs)."""
+    from wellbeat.privacy.keys import load_key
+
+    profile = load_profile(profile_path)
+    try:
+        key = load_key(key_file)
+    except (OSError, ValueError) as exc:
+        raise PrepareError(
+            key_file, "(key file)", "32+ random bytes as hex", _first_line(exc)
+        ) from exc
+    return prepare_extract(extract_path, profile, key, out, progress=progress, overwrite=overwrite)
