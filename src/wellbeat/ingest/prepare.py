@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -51,6 +51,9 @@ from wellbeat.ingest.profile import (
     Profile,
     load_profile,
 )
+from wellbeat.privacy.bloom import BLOOM_PARAMETERS, encode_many
+from wellbeat.privacy.keys import key_fingerprint, load_key
+from wellbeat.privacy.pseudonym import Identity, person_token
 
 BATCH_FORMAT = "wellbeat-batch/1"
 EVENTS_FILE = "events.parquet"
@@ -463,53 +466,58 @@ _PART_SEPARATOR = "\x1f"
 class Pseudonymiser:
     """Keyed person tokens and Bloom linkage codes for the identity columns of each row.
 
-    Each distinct identity (the tuple of its identity cells) is pseudonymised once and the
-    result reused for every row and slice that repeats it: sources see the same people often.
-    A row whose identity cells are all empty gets neither token nor code.
+    Each distinct identity (the tuple of its identity cells, DOB parsed) is pseudonymised once
+    and the result reused for every row and slice that repeats it: sources see the same people
+    often. ``person_token`` is null below the minimum identity (``privacy.pseudonym``); a row
+    whose identity cells are all empty gets no linkage code either.
     """
 
-    def __init__(self, key: bytes, identity: IdentityColumns) -> None:
-        from wellbeat.privacy.keys import PURPOSE_PSEUDONYM, derive_key
-
-        self.identity = identity
-        self.parts = identity.columns()
+    def __init__(
+        self, key: bytes, identity: IdentityColumns, temporal: frozenset[str] = frozenset()
+    ) -> None:
         self.key = key
-        self.token_key = derive_key(key, PURPOSE_PSEUDONYM)
-        self.tokens: dict[str, str] = {}
-        self.codes: dict[str, bytes] = {}
+        self.parts = identity.columns()
+        self.dob_format = None if identity.dob in temporal else identity.dob_format
+        self.tokens: dict[str, str | None] = {}
+        self.codes: dict[str, bytes | None] = {}
 
     def apply(self, table: pa.Table) -> tuple[pa.Array, pa.Array]:
         """(person_token, linkage_code) for each row of a slice of the extract."""
-        cells = [
-            pc.fill_null(_trimmed(table.column(column).combine_chunks()), "")
-            for column in self.parts.values()
-        ]
+        cells = []
+        for part, column in self.parts.items():
+            values = _trimmed(table.column(column).combine_chunks())
+            if part == "dob":
+                born = parse_dates(values, self.dob_format)
+                values = pa.array(born).cast(pa.date32()).cast(pa.string())
+            cells.append(pc.fill_null(values, ""))
         joined = pc.binary_join_element_wise(*cells, _PART_SEPARATOR)
-        distinct = pc.unique(joined)
-        fresh = [value for value in distinct.to_pylist() if value not in self.tokens]
-        self._pseudonymise(fresh)
-        index = pc.index_in(joined, value_set=distinct).to_numpy(zero_copy_only=False)
-        tokens = pa.array([self.tokens[value] for value in distinct.to_pylist()], pa.string())
-        codes = pa.array([self.codes[value] for value in distinct.to_pylist()], pa.binary())
-        empty = _PART_SEPARATOR * (len(cells) - 1)
-        blank = pc.equal(joined, empty)
-        take = pa.array(index)
-        person = pc.if_else(blank, pa.scalar(None, pa.string()), tokens.take(take))
-        linkage = pc.if_else(blank, pa.scalar(None, pa.binary()), codes.take(take))
-        return person, linkage
+        encoded = pc.dictionary_encode(joined)
+        distinct: list[str] = encoded.dictionary.to_pylist()
+        self._pseudonymise([value for value in distinct if value not in self.tokens])
+        tokens = pa.array([self.tokens[value] for value in distinct], pa.string())
+        codes = pa.array([self.codes[value] for value in distinct], pa.binary())
+        return tokens.take(encoded.indices), codes.take(encoded.indices)
 
     def _pseudonymise(self, joined: list[str]) -> None:
-        from wellbeat.privacy.bloom import encode_many
-        from wellbeat.privacy.pseudonym import Identity, person_token
-
-        identities = []
-        for value in joined:
-            parts = dict(zip(self.parts, value.split(_PART_SEPARATOR), strict=True))
-            identities.append(Identity.from_parts(parts, dob_format=self.identity.dob_format))
-        for value, identity in zip(joined, identities, strict=True):
-            self.tokens[value] = person_token(self.token_key, identity)
-        for value, code in zip(joined, encode_many(identities, self.key), strict=True):
+        identities = [self._identity(value) for value in joined]
+        codes = encode_many(self.key, identities).to_pylist()
+        for value, identity, code in zip(joined, identities, codes, strict=True):
+            self.tokens[value] = person_token(self.key, identity)
             self.codes[value] = code
+
+    def _identity(self, joined: str) -> Identity:
+        cells = dict(zip(self.parts, joined.split(_PART_SEPARATOR), strict=True))
+        dob = cells.get("dob")
+        return Identity(
+            first_name=cells.get("first_name") or None,
+            last_name=cells.get("last_name") or None,
+            dob=date.fromisoformat(dob) if dob else None,
+            sex=cells.get("sex") or None,
+            ssn=cells.get("ssn") or None,
+            phone=cells.get("phone") or None,
+            address=cells.get("address") or None,
+            zip=cells.get("zip") or None,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -535,9 +543,6 @@ def prepare_extract(
     The batch is written beside ``out`` under a temporary name and renamed into place when
     complete, so a half-written batch is never mistaken for a finished one.
     """
-    from wellbeat.privacy.bloom import BLOOM_PARAMETERS
-    from wellbeat.privacy.keys import key_fingerprint
-
     started = time.perf_counter()
     destination = Path(out)
     if destination.exists() and not overwrite and any(destination.iterdir()):
@@ -550,7 +555,9 @@ def prepare_extract(
     extract = read_extract(extract_path, profile)
     source_sha256 = file_sha256(extract.path)
     connector = CONNECTORS[profile.connector]
-    pseudonyms = Pseudonymiser(key, profile.identity) if profile.identity else None
+    pseudonyms = (
+        Pseudonymiser(key, profile.identity, extract.temporal) if profile.identity else None
+    )
     event_id_prefix = f"{profile.name}:{source_sha256[:12]}:"
 
     staging = destination.parent / f".{destination.name}.preparing-{os.getpid()}"
@@ -634,8 +641,6 @@ def prepare(
     overwrite: bool = False,
 ) -> BatchSummary:
     """Load the profile and key, then ``prepare_extract`` (what the CLI runs)."""
-    from wellbeat.privacy.keys import load_key
-
     profile = load_profile(profile_path)
     try:
         key = load_key(key_file)
