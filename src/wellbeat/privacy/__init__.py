@@ -1,1 +1,1 @@
-"""Pseudonyms, linkage encodings, de-identification, small-cell suppression, differential privacy."""
+"""Pseudonyms, linkage encodings, de-identification, small-cell suppression."""

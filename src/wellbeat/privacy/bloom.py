@@ -1,0 +1,273 @@
+"""Bloom-filter linkage encodings (cryptographic long-term keys, CLKs) and their comparison.
+
+As in anonlink/clkhash (Schnell, Bachteler and Reiher 2011): each normalised identity field is
+split into bigrams padded with one space each side; each bigram sets ``k`` bits of a 1024-bit
+filter chosen by keyed double hashing; records are compared by the Dice coefficient of their
+filters, so a typo, a nickname or two transposed digits of a date of birth still score high
+without the hub ever seeing a name. The HMAC key is derived from the agency key by HKDF.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from wellbeat.privacy.keys import PURPOSE_BLOOM, derive_key
+from wellbeat.privacy.pseudonym import Identity, normalise
+
+FILTER_BITS: Final = 1024
+FILTER_BYTES: Final = FILTER_BITS // 8
+TARGET_FILL: Final = 0.5
+"""Fraction of bits a typical record should set: the most informative point of a filter."""
+
+# Bits per bigram (k) for each field and the typical number of distinct bigrams the field
+# yields (a 6-letter given name -> 7 padded bigrams; YYYYMMDD -> 9; one sex letter -> 2;
+# a 5-digit ZIP -> 6). A filter of l bits with m insertions has an expected fill of
+# 1 - (1 - 1/l)^m, which is 1/2 at m = ln 2 * l = 710 for l = 1024. The 710 insertions are
+# shared 30 % each by first name, last name and date of birth, 3 % sex, 7 % ZIP, and
+# k = share * 710 / typical bigrams, rounded. ``expected_fill()`` recomputes the fill.
+_FIELDS: Final[dict[str, dict[str, int]]] = {
+    "first_name": {"k": 30, "typical_bigrams": 7},
+    "last_name": {"k": 28, "typical_bigrams": 8},
+    "dob": {"k": 24, "typical_bigrams": 9},
+    "sex": {"k": 11, "typical_bigrams": 2},
+    "zip": {"k": 8, "typical_bigrams": 6},
+}
+
+BLOOM_PARAMETERS: Final[dict[str, Any]] = {
+    "scheme": "clk",
+    "version": 1,
+    "length_bits": FILTER_BITS,
+    "ngram": 2,
+    "padding": "one space before and after each field value",
+    "normalisation": (
+        "wellbeat.privacy.pseudonym.normalise; names without spaces; dob as YYYYMMDD; "
+        "sex as its first letter (f, m, o); zip as 5 digits"
+    ),
+    "hashing": (
+        "double hashing: d = HMAC-SHA256(bloom key, field + 0x1f + bigram); "
+        "h1 = d[0:8], h2 = d[8:16] | 1 (unsigned big-endian); bit_i = (h1 + i*h2) mod 1024, "
+        "i = 0..k-1"
+    ),
+    "key_derivation": f"HKDF-SHA256 of the agency key, info 'wellbeat/{PURPOSE_BLOOM}'",
+    "bit_order": "bit p is byte p // 8, mask 0x80 >> (p % 8) (numpy.packbits order)",
+    "target_fill": TARGET_FILL,
+    "fields": {name: dict(spec) for name, spec in _FIELDS.items()},
+}
+"""Everything needed to reproduce or compare encodings; recorded in each batch's metadata."""
+
+_SEP: Final = "\x1f"
+_MASK64: Final = (1 << 64) - 1
+
+
+def field_values(identity: Identity) -> dict[str, str]:
+    """The normalised string of each linkage field present in ``identity``."""
+    ident = normalise(identity)
+    values: dict[str, str | None] = {
+        "first_name": ident.first_name.replace(" ", "") if ident.first_name else None,
+        "last_name": ident.last_name.replace(" ", "") if ident.last_name else None,
+        "dob": ident.dob.strftime("%Y%m%d") if ident.dob else None,
+        "sex": ident.sex[0] if ident.sex else None,
+        "zip": ident.zip,
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def bigrams(value: str) -> list[str]:
+    """Distinct bigrams of the value padded with one space each side, in order of appearance."""
+    padded = f" {value} "
+    return list(dict.fromkeys(padded[i : i + 2] for i in range(len(padded) - 1)))
+
+
+def expected_fill(parameters: dict[str, Any] = BLOOM_PARAMETERS) -> float:
+    """Expected fraction of bits set for a record with every field at its typical length."""
+    insertions = sum(spec["k"] * spec["typical_bigrams"] for spec in parameters["fields"].values())
+    return 1.0 - (1.0 - 1.0 / parameters["length_bits"]) ** insertions
+
+
+class BloomEncoder:
+    """Encodes identities into CLKs under one agency key; caches each bigram's bit pattern."""
+
+    def __init__(self, key: bytes) -> None:
+        self._hmac_key = derive_key(key, PURPOSE_BLOOM)
+        self._patterns: dict[tuple[str, str], int] = {}
+
+    def _pattern(self, field: str, gram: str) -> int:
+        cached = self._patterns.get((field, gram))
+        if cached is not None:
+            return cached
+        digest = hmac.digest(self._hmac_key, f"{field}{_SEP}{gram}".encode(), "sha256")
+        h1 = int.from_bytes(digest[0:8], "big")
+        h2 = int.from_bytes(digest[8:16], "big") | 1  # odd: k distinct bits mod 2**10
+        pattern = 0
+        for i in range(_FIELDS[field]["k"]):
+            bit = ((h1 + i * h2) & _MASK64) % FILTER_BITS
+            pattern |= 1 << (FILTER_BITS - 1 - bit)
+        self._patterns[(field, gram)] = pattern
+        return pattern
+
+    def encode(self, identity: Identity) -> bytes:
+        """The 128-byte filter; all zeros when no linkage field is present."""
+        bits = 0
+        for field, value in field_values(identity).items():
+            for gram in bigrams(value):
+                bits |= self._pattern(field, gram)
+        return bits.to_bytes(FILTER_BYTES, "big")
+
+    def encode_many(self, identities: Iterable[Identity]) -> pa.BinaryArray:
+        """Filters as an Arrow binary column; null where the identity has no linkage field."""
+        codes: list[bytes | None] = []
+        for identity in identities:
+            code = self.encode(identity)
+            codes.append(code if any(code) else None)
+        return pa.array(codes, type=pa.binary())
+
+
+@lru_cache(maxsize=8)
+def _encoder(key: bytes) -> BloomEncoder:
+    return BloomEncoder(key)
+
+
+def encode(key: bytes, identity: Identity) -> bytes:
+    """CLK of one identity under the agency ``key`` (128 bytes)."""
+    return _encoder(key).encode(identity)
+
+
+def encode_many(key: bytes, identities: Iterable[Identity]) -> pa.BinaryArray:
+    """CLKs of many identities as an Arrow binary column (null where nothing to encode)."""
+    return _encoder(key).encode_many(identities)
+
+
+def dice(a: bytes, b: bytes) -> float:
+    """Dice coefficient 2|A and B| / (|A| + |B|) of two filters; 0.0 when both are empty."""
+    if len(a) != len(b):
+        raise ValueError(f"dice: filters differ in length ({len(a)} and {len(b)} bytes)")
+    x = int.from_bytes(a, "big")
+    y = int.from_bytes(b, "big")
+    total = x.bit_count() + y.bit_count()
+    return 0.0 if total == 0 else 2.0 * (x & y).bit_count() / total
+
+
+FilterInput: TypeAlias = pa.Array | pa.ChunkedArray | Sequence[bytes | None] | npt.NDArray[np.uint8]
+
+
+def filter_matrix(filters: FilterInput) -> npt.NDArray[np.uint8]:
+    """Filters as an (n, 128) uint8 matrix; a null filter becomes a row of zeros."""
+    if isinstance(filters, np.ndarray):
+        if filters.ndim != 2 or filters.shape[1] != FILTER_BYTES or filters.dtype != np.uint8:
+            raise ValueError(
+                f"filter matrix must be uint8 of shape (n, {FILTER_BYTES}); "
+                f"got {filters.dtype} {filters.shape}"
+            )
+        return filters
+    values = filters.to_pylist() if isinstance(filters, pa.Array | pa.ChunkedArray) else filters
+    out = np.zeros((len(values), FILTER_BYTES), dtype=np.uint8)
+    for row, value in enumerate(values):
+        if value is None:
+            continue
+        if len(value) != FILTER_BYTES:
+            raise ValueError(
+                f"filter {row}: {len(value)} bytes; expected {FILTER_BYTES} "
+                f"(a {FILTER_BITS}-bit CLK from wellbeat.privacy.bloom.encode)"
+            )
+        out[row] = np.frombuffer(value, dtype=np.uint8)
+    return out
+
+
+def popcount(filters: FilterInput) -> npt.NDArray[np.int64]:
+    """Number of set bits in each filter."""
+    matrix = filter_matrix(filters)
+    return np.bitwise_count(matrix).sum(axis=1, dtype=np.int64)
+
+
+def dice_matrix(a: FilterInput, b: FilterInput) -> npt.NDArray[np.float64]:
+    """Dice coefficient of every pair (row of ``a``, row of ``b``) as an (n, m) matrix."""
+    ma, mb = filter_matrix(a), filter_matrix(b)
+    pa_, pb_ = popcount(ma), popcount(mb)
+    common = _common_bits(ma, mb)
+    total = pa_[:, None] + pb_[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(total > 0, 2.0 * common / np.maximum(total, 1), 0.0)
+    return scores.astype(np.float64)
+
+
+def popcount_bound(
+    count_a: npt.ArrayLike, count_b: npt.ArrayLike, threshold: float
+) -> npt.NDArray[np.bool_]:
+    """True where a pair with these popcounts can still reach Dice >= ``threshold``.
+
+    Dice <= 2 min(pA, pB) / (pA + pB), so a pair can be pruned when
+    |pA - pB| > 2 min(pA, pB) (1/t - 1) (docs/privacy.md; anonlink prunes the same way).
+    """
+    _check_threshold(threshold)
+    ca = np.asarray(count_a, dtype=np.float64)
+    cb = np.asarray(count_b, dtype=np.float64)
+    slack = 2.0 * np.minimum(ca, cb) * (1.0 / threshold - 1.0)
+    return np.asarray(np.abs(ca - cb) <= slack + 1e-9, dtype=np.bool_)
+
+
+def candidate_pairs(
+    a: FilterInput, b: FilterInput, threshold: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Pairs (i, j) with Dice(a[i], b[j]) >= ``threshold`` and their scores, best first.
+
+    Filters of ``b`` are sorted by popcount and each group of ``a`` filters with one popcount
+    is compared only with the window of ``b`` that the popcount bound allows.
+    """
+    _check_threshold(threshold)
+    ma, mb = filter_matrix(a), filter_matrix(b)
+    pa_, pb_ = popcount(ma), popcount(mb)
+    order_b = np.argsort(pb_, kind="stable")
+    sorted_pb = pb_[order_b]
+    rows: list[npt.NDArray[np.int64]] = []
+    cols: list[npt.NDArray[np.int64]] = []
+    scores: list[npt.NDArray[np.float64]] = []
+    for count in np.unique(pa_):
+        if count == 0:
+            continue
+        lo = math.floor(count * threshold / (2.0 - threshold) - 1e-9)
+        hi = math.ceil(count * (2.0 - threshold) / threshold + 1e-9)
+        start = int(np.searchsorted(sorted_pb, lo, side="left"))
+        stop = int(np.searchsorted(sorted_pb, hi, side="right"))
+        window = order_b[start:stop]
+        window = window[pb_[window] > 0]
+        if window.size == 0:
+            continue
+        group = np.flatnonzero(pa_ == count)
+        for chunk in _chunks(group, max(1, 4_000_000 // max(window.size, 1))):
+            common = _common_bits(ma[chunk], mb[window])
+            score = 2.0 * common / (count + pb_[window][None, :])
+            hit_r, hit_c = np.nonzero(score >= threshold)
+            rows.append(chunk[hit_r].astype(np.int64))
+            cols.append(window[hit_c].astype(np.int64))
+            scores.append(score[hit_r, hit_c].astype(np.float64))
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(0, dtype=np.float64)
+    i, j, s = np.concatenate(rows), np.concatenate(cols), np.concatenate(scores)
+    order = np.lexsort((j, i, -s))
+    return i[order], j[order], s[order]
+
+
+def _common_bits(ma: npt.NDArray[np.uint8], mb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """|A and B| for every pair, by a float32 matrix product of the unpacked bits (exact)."""
+    bits_a = np.unpackbits(ma, axis=1).astype(np.float32)
+    bits_b = np.unpackbits(mb, axis=1).astype(np.float32)
+    return (bits_a @ bits_b.T).astype(np.float64)
+
+
+def _chunks(indices: npt.NDArray[np.int64], size: int) -> Iterable[npt.NDArray[np.int64]]:
+    for start in range(0, len(indices), size):
+        yield indices[start : start + size]
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"Dice threshold must be in (0, 1]; got {threshold}")
