@@ -32,7 +32,7 @@ class _PointSweep:
         lon_array, lat_array, usable = usable_coordinates(lon, lat)
         self.size = len(lon_array)
         rows = np.flatnonzero(usable)
-        by_lon = np.argsort(lon_array[rows], kind="stable")
+        by_lon = np.argsort(lon_array[rows])
         self.rows = rows[by_lon]
         self.lon = lon_array[self.rows]
         self.lat = lat_array[self.rows]
