@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -329,3 +330,101 @@ def commit_batch(
 def utc_now_text() -> str:
     """The current time as an ISO 8601 UTC string (manifest timestamps)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+LATENCY_QUANTILES = (0.5, 0.9, 0.99)
+"""Reporting latency (reported_at - occurred_at) percentiles shown per agency."""
+
+
+@dataclass(frozen=True)
+class AgencyStats:
+    """One source agency's state in the lake: volume, rejects, freshness and latency."""
+
+    agency: str
+    batches: int
+    rows_in: int
+    committed: int
+    quarantined: int
+    last_ingested_at: str
+    last_occurred_at: str | None
+    latency_seconds: Mapping[str, float | None]
+    """Percentiles of reported_at - occurred_at in seconds, keyed "p50", "p90", "p99"."""
+
+
+@dataclass(frozen=True)
+class LakeStats:
+    """Aggregate state of the lake for the CLI and the hub's home page (never event rows)."""
+
+    batches: int
+    rows_in: int
+    committed: int
+    quarantined: int
+    rows_by_agency: Mapping[str, int]
+    rows_by_sector: Mapping[str, int]
+    rows_by_kind: Mapping[str, int]
+    agencies: tuple[AgencyStats, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["agencies"] = [asdict(a) for a in self.agencies]
+        return data
+
+
+def _latency_by_agency(files: list[Path]) -> dict[str, dict[str, float | None]]:
+    if not files:
+        return {}
+    paths = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
+    quantiles = ", ".join(str(q) for q in LATENCY_QUANTILES)
+    sql = (
+        "SELECT agency, quantile_cont(epoch(reported_at) - epoch(occurred_at), "
+        f"[{quantiles}]) AS q FROM read_parquet({paths}, union_by_name = true) "
+        "WHERE reported_at IS NOT NULL GROUP BY agency"
+    )
+    with duckdb.connect() as con:
+        rows = con.sql(sql).fetchall()
+    names = [f"p{round(q * 100)}" for q in LATENCY_QUANTILES]
+    return {agency: dict(zip(names, values, strict=True)) for agency, values in rows}
+
+
+def _add(total: dict[str, int], counts: Mapping[str, int]) -> None:
+    for key, value in counts.items():
+        total[key] = total.get(key, 0) + int(value)
+
+
+def lake_stats(data_dir: Path, *, latency: bool = True) -> LakeStats:
+    """Counts from the manifests; latency percentiles (optional) from a scan of two columns."""
+    manifests = list_batches(data_dir)
+    by_agency: dict[str, int] = {}
+    by_sector: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    per_agency: dict[str, list[BatchManifest]] = {}
+    for m in manifests:
+        _add(by_agency, {m.agency: m.committed})
+        _add(by_sector, m.committed_by_sector)
+        _add(by_kind, m.committed_by_kind)
+        per_agency.setdefault(m.agency, []).append(m)
+    latencies = _latency_by_agency(event_files(data_dir, manifests)) if latency else {}
+    empty: dict[str, float | None] = {f"p{round(q * 100)}": None for q in LATENCY_QUANTILES}
+    agencies = tuple(
+        AgencyStats(
+            agency=agency,
+            batches=len(batches),
+            rows_in=sum(b.rows_in for b in batches),
+            committed=sum(b.committed for b in batches),
+            quarantined=sum(b.quarantined for b in batches),
+            last_ingested_at=max(b.ingested_at for b in batches),
+            last_occurred_at=max((b.occurred_max for b in batches if b.occurred_max), default=None),
+            latency_seconds=latencies.get(agency, empty),
+        )
+        for agency, batches in sorted(per_agency.items())
+    )
+    return LakeStats(
+        batches=len(manifests),
+        rows_in=sum(m.rows_in for m in manifests),
+        committed=sum(m.committed for m in manifests),
+        quarantined=sum(m.quarantined for m in manifests),
+        rows_by_agency=dict(sorted(by_agency.items())),
+        rows_by_sector=dict(sorted(by_sector.items())),
+        rows_by_kind=dict(sorted(by_kind.items())),
+        agencies=agencies,
+    )

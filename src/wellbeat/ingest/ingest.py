@@ -1,0 +1,362 @@
+"""Hub-side ingestion: a shareable batch in, validated rows committed atomically to the lake.
+
+``ingest_batch`` reads a batch (``events.parquet`` + ``batch.json``, see docs/profiles.md),
+validates every row (``ingest.validate``), quarantines bad rows with line, field and reason,
+assigns each good row to every area layer and an H3 cell, and commits the batch and its cube
+atomically (docs/data-directory.md). The content hash is the batch's identity, so ingesting the
+same content again changes nothing. See docs/ingest.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from wellbeat.events.schema import H3_RESOLUTION, OUTSIDE_AREA, area_column, lake_schema
+from wellbeat.geo import assign_all, h3_cells, load_layers
+from wellbeat.ingest.validate import FUTURE_TOLERANCE, Validation, validate_rows
+from wellbeat.lake.cube import build_cube
+from wellbeat.lake.store import (
+    BatchManifest,
+    LakePaths,
+    commit_batch,
+    find_batch,
+    lake_lock,
+    remove_orphans,
+    utc_now_text,
+)
+
+BATCH_FORMAT = "wellbeat-batch/1"
+EVENTS_FILE = "events.parquet"
+BATCH_FILE = "batch.json"
+BATCH_ID_LENGTH = 16
+"""Hex digits of the events file's SHA-256 used as the batch id (the full hash is kept too)."""
+
+
+class BatchError(ValueError):
+    """A batch that cannot be ingested at all (as opposed to bad rows, which are quarantined).
+
+    Carries where (file, line, field), what was expected and what was got, for one-line CLI
+    messages and the API's error details.
+    """
+
+    def __init__(
+        self,
+        file: Path,
+        expected: str,
+        got: str,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.file = file
+        self.field = field
+        self.line = line
+        self.expected = expected
+        self.got = got
+        where = str(file) + (f":{line}" if line is not None else "")
+        what = f" field {field!r}:" if field else ":"
+        super().__init__(f"{where}{what} expected {expected}, got {got}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": str(self.file),
+            "line": self.line,
+            "field": self.field,
+            "expected": self.expected,
+            "got": self.got,
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of one ingest; rows_in == committed + quarantined always holds."""
+
+    batch_id: str
+    rows_in: int
+    committed: int
+    quarantined: int
+    already_ingested: bool
+    quarantine_path: Path | None
+    agency: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "committed": self.committed,
+            "quarantined": self.quarantined,
+            "rows_in": self.rows_in,
+            "batch_id": self.batch_id,
+            "already_ingested": self.already_ingested,
+            "quarantine_path": str(self.quarantine_path) if self.quarantine_path else None,
+        }
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch read from disk: its metadata, its rows and its content hash."""
+
+    source: Path
+    metadata: dict[str, Any]
+    events: pa.Table
+    events_sha256: str
+
+    @property
+    def agency(self) -> str:
+        return str(self.metadata["agency"])
+
+    @property
+    def batch_id(self) -> str:
+        return self.events_sha256[:BATCH_ID_LENGTH]
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_batch(batch_dir: Path) -> Batch:
+    """Read and check a prepared batch directory; raise BatchError on what makes it unusable."""
+    if not batch_dir.is_dir():
+        raise BatchError(
+            batch_dir, "a batch directory (events.parquet + batch.json)", "no such directory"
+        )
+    meta_path = batch_dir / BATCH_FILE
+    events_path = batch_dir / EVENTS_FILE
+    for path in (meta_path, events_path):
+        if not path.is_file():
+            raise BatchError(path, f"the batch file {path.name}", "file missing")
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BatchError(
+            meta_path, "a JSON object", f"invalid JSON ({exc.msg})", line=exc.lineno
+        ) from exc
+    if not isinstance(metadata, dict):
+        raise BatchError(meta_path, "a JSON object", type(metadata).__name__)
+    if metadata.get("format") != BATCH_FORMAT:
+        raise BatchError(
+            meta_path, repr(BATCH_FORMAT), repr(metadata.get("format")), field="format"
+        )
+    agency = metadata.get("agency")
+    if not isinstance(agency, str) or not agency.strip():
+        raise BatchError(meta_path, "a non-empty agency code", repr(agency), field="agency")
+
+    sha = file_sha256(events_path)
+    declared = metadata.get("events_sha256")
+    if declared is not None and declared != sha:
+        raise BatchError(
+            meta_path,
+            f"the SHA-256 of {EVENTS_FILE} ({sha})",
+            repr(declared),
+            field="events_sha256",
+        )
+    try:
+        events = pq.read_table(events_path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BatchError(
+            events_path, "a Parquet file in BATCH_SCHEMA", f"unreadable ({exc})"
+        ) from exc
+    declared_rows = metadata.get("rows")
+    if declared_rows is not None and declared_rows != events.num_rows:
+        raise BatchError(
+            meta_path,
+            f"{events.num_rows} (the rows in {EVENTS_FILE})",
+            repr(declared_rows),
+            field="rows",
+        )
+    return Batch(source=batch_dir, metadata=metadata, events=events, events_sha256=sha)
+
+
+def quarantine_csv(problems: pa.Table) -> str:
+    """The quarantine file's text: a header and one line per problem."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["row_number", "field", "value", "reason"])
+    for row in problems.to_pylist():
+        writer.writerow([row["row_number"], row["field"], row["value"] or "", row["reason"]])
+    return buffer.getvalue()
+
+
+def _with_geography(valid: pa.Table, data_dir: Path, batch_id: str) -> tuple[pa.Table, list[str]]:
+    """Lake rows: validated rows plus one area column per layer, the H3 cell and batch_id."""
+    layers = load_layers(LakePaths(data_dir).areas)
+    names = [layer.name for layer in layers]
+    lat = valid.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
+    lon = valid.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
+    areas = assign_all(layers, lon, lat) if layers else {}
+    cells = h3_cells(lat, lon, H3_RESOLUTION)
+    schema = lake_schema(names)
+    columns: dict[str, Any] = {name: valid.column(name) for name in valid.column_names}
+    for name in names:
+        columns[area_column(name)] = pa.array(areas[area_column(name)], pa.string())
+    columns["h3"] = pa.array(cells, pa.string())
+    columns["batch_id"] = pa.array(np.full(valid.num_rows, batch_id, dtype=object), pa.string())
+    table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+    return table, names
+
+
+def _counts(table: pa.Table, column: str) -> dict[str, int]:
+    if table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table.column(column)).to_pylist()
+    return {str(item["values"]): int(item["counts"]) for item in counts}
+
+
+def _steps(progress: bool) -> Iterator[str]:
+    names = ["read", "validate", "geography", "cube", "commit"]
+    bar = tqdm(names, desc="ingest", unit="step", disable=not progress, leave=False)
+    for name in bar:
+        bar.set_postfix_str(name)
+        yield name
+
+
+def ingest_batch(
+    batch_dir: Path,
+    data_dir: Path,
+    *,
+    progress: bool = False,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Validate a prepared batch and commit it atomically to the hub's lake.
+
+    Idempotent: a batch whose content was already committed is a no-op returning
+    ``already_ingested=True``. ``now`` (default: the clock) is the hub time rows may not
+    postdate by more than ``validate.FUTURE_TOLERANCE``.
+    """
+    steps = _steps(progress)
+    next(steps)
+    batch = read_batch(Path(batch_dir))
+    return ingest_table(batch, Path(data_dir), now=now, steps=steps)
+
+
+def ingest_table(
+    batch: Batch,
+    data_dir: Path,
+    *,
+    now: datetime | None = None,
+    steps: Iterator[str] | None = None,
+) -> IngestResult:
+    """Ingest an already-read batch (shared by batch directories and plain canonical files)."""
+    advance = steps or iter(())
+    paths = LakePaths(data_dir)
+    batch_id = batch.batch_id
+    with lake_lock(data_dir):
+        remove_orphans(data_dir)
+        existing = find_batch(data_dir, batch_id)
+        if existing is not None:
+            if existing.events_sha256 != batch.events_sha256:
+                raise BatchError(
+                    batch.source,
+                    f"content hashing to batch id {batch_id} to match the committed batch",
+                    f"a different SHA-256 ({batch.events_sha256})",
+                    field="events_sha256",
+                )
+            return IngestResult(
+                batch_id=batch_id,
+                rows_in=existing.rows_in,
+                committed=existing.committed,
+                quarantined=existing.quarantined,
+                already_ingested=True,
+                quarantine_path=data_dir / existing.quarantine_path
+                if existing.quarantine_path
+                else None,
+                agency=existing.agency,
+            )
+        next(advance, None)
+        con = duckdb.connect()
+        try:
+            try:
+                validation: Validation = validate_rows(
+                    batch.events,
+                    agency=batch.agency,
+                    now=now,
+                    future_tolerance=FUTURE_TOLERANCE,
+                    connection=con,
+                )
+            except ValueError as exc:
+                raise BatchError(
+                    batch.source / EVENTS_FILE, "columns of BATCH_SCHEMA", str(exc)
+                ) from exc
+            next(advance, None)
+            events, layers = _with_geography(validation.valid, data_dir, batch_id)
+            next(advance, None)
+            cube = build_cube(events, layers, connection=con)
+        finally:
+            con.close()
+        next(advance, None)
+
+        quarantined = validation.quarantined
+        if validation.rows_in != events.num_rows + quarantined or quarantined != len(
+            set(validation.problems.column("row_number").to_pylist())
+        ):
+            raise RuntimeError(
+                f"batch {batch_id}: counts do not balance (rows in {validation.rows_in}, "
+                f"committed {events.num_rows}, quarantined {quarantined}); nothing was committed"
+            )
+        occurred = events.column("occurred_at")
+        meta = batch.metadata
+        manifest = BatchManifest(
+            batch_id=batch_id,
+            events_sha256=batch.events_sha256,
+            agency=batch.agency,
+            sector=meta.get("sector"),
+            connector=meta.get("connector"),
+            profile=meta.get("profile"),
+            prepared_at=meta.get("prepared_at"),
+            key_fingerprint=meta.get("key_fingerprint"),
+            ingested_at=utc_now_text(),
+            rows_in=validation.rows_in,
+            committed=events.num_rows,
+            quarantined=quarantined,
+            quarantine_lines=validation.problems.num_rows,
+            quarantine_path=(
+                str(paths.quarantine_path(batch_id).relative_to(data_dir)) if quarantined else None
+            ),
+            files=(),
+            aggregates=(),
+            layers=tuple(layers),
+            committed_by_sector=_counts(events, "sector"),
+            committed_by_kind=_counts(events, "kind"),
+            outside_area={
+                layer: int(
+                    pc.sum(pc.equal(events.column(area_column(layer)), OUTSIDE_AREA)).as_py() or 0
+                )
+                for layer in layers
+            },
+            occurred_min=pc.min(occurred).as_py().isoformat() if events.num_rows else None,
+            occurred_max=pc.max(occurred).as_py().isoformat() if events.num_rows else None,
+        )
+        written = commit_batch(
+            data_dir,
+            manifest,
+            events,
+            cube,
+            quarantine_csv(validation.problems) if quarantined else None,
+        )
+        next(advance, None)
+    return IngestResult(
+        batch_id=batch_id,
+        rows_in=written.rows_in,
+        committed=written.committed,
+        quarantined=written.quarantined,
+        already_ingested=False,
+        quarantine_path=data_dir / written.quarantine_path if written.quarantine_path else None,
+        agency=written.agency,
+    )
