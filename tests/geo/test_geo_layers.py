@@ -256,6 +256,22 @@ def test_layer_names_must_be_safe_column_suffixes(write_layer: WriteLayer, name:
         load_layer(path, name=name)
 
 
+def test_top_level_feature_id_is_not_taken_for_the_area_id() -> None:
+    document = _with(2, id=None)
+    document["features"][2]["id"] = 17
+    with pytest.raises(AreaLayerError, match=r"top-level 'id' \(17\), copy it into 'properties'"):
+        layer_from_geojson(document, "beat")
+
+
+def test_add_layer_of_the_installed_file_itself_is_a_no_op(
+    tmp_path: Path, write_layer: WriteLayer
+) -> None:
+    installed = add_layer(tmp_path, write_layer("beat", collection(grid_features())))
+    again = add_layer(tmp_path, tmp_path / "areas" / "beat.geojson")
+    assert again.ids == installed.ids
+    assert [p.name for p in (tmp_path / "areas").iterdir()] == ["beat.geojson"]
+
+
 def test_layer_from_geojson_names_the_source_in_errors() -> None:
     with pytest.raises(AreaLayerError, match=r"^upload\.geojson: feature 3: missing required"):
         layer_from_geojson(_with(3, id=None), "beat", source="upload.geojson")

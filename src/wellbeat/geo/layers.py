@@ -246,6 +246,11 @@ def layer_from_geojson(
             raise AreaLayerError(
                 f"{where}: 'properties' must be an object with {', '.join(REQUIRED_PROPERTIES)}"
             )
+        if "id" not in props and "id" in feature:
+            raise AreaLayerError(
+                f"{where}: missing required property 'id'; the Feature has a top-level 'id' "
+                f"({feature['id']!r}), copy it into 'properties' as a string"
+            )
         area_id = _area_id(props, where)
         where = f"{where} (id {area_id!r})"
         if area_id in first_use:
