@@ -1,0 +1,1 @@
+"""Agencies, users and their roles; password + TOTP login, lockout and idle timeout."""

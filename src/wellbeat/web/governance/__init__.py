@@ -1,0 +1,1 @@
+"""Data-sharing agreements, consent and the governed query service (Django app)."""

@@ -1,0 +1,43 @@
+"""Form rendering that ties help text and errors to their input for screen readers."""
+
+from __future__ import annotations
+
+from django import template
+from django.forms import BoundField
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+def help_id(field: BoundField) -> str:
+    return f"{field.auto_id}-help"
+
+
+def error_id(field: BoundField) -> str:
+    return f"{field.auto_id}-error"
+
+
+@register.simple_tag
+def accessible_widget(field: BoundField) -> SafeString:
+    """The field's input with aria-describedby (help, error) and aria-invalid when wrong."""
+    described = []
+    if field.help_text:
+        described.append(help_id(field))
+    if field.errors:
+        described.append(error_id(field))
+    attrs: dict[str, str] = {}
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    return SafeString(field.as_widget(attrs=attrs))
+
+
+@register.filter
+def field_help_id(field: BoundField) -> str:
+    return help_id(field)
+
+
+@register.filter
+def field_error_id(field: BoundField) -> str:
+    return error_id(field)

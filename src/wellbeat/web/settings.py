@@ -1,0 +1,187 @@
+"""Django settings for the wellbeat hub, read from ``WELLBEAT_*`` environment variables.
+
+Imports with no variable set: the data directory then defaults to ``./wellbeat-data`` and the
+application records to SQLite inside it. Every variable is documented in docs/hub.md; a test
+fails when one is read here but not documented there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from wellbeat.web.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    sqlite_database,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DATA_DIR = env_path("WELLBEAT_DATA_DIR", Path("wellbeat-data"))
+"""The hub's data directory (docs/data-directory.md): lake, quarantine, SQLite file."""
+
+DEBUG = env_bool("WELLBEAT_DEBUG", False)
+WELLBEAT_DEMO = env_bool("WELLBEAT_DEMO", False)
+"""Demo mode: allows `wellbeat.web.demo.seed_demo` to create users with known passwords."""
+
+
+def _secret_key() -> str:
+    configured = env_str("WELLBEAT_SECRET_KEY", "")
+    if configured:
+        if len(configured) < 32:
+            raise ValueError("WELLBEAT_SECRET_KEY: expected at least 32 characters")
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if key_file.is_file():
+        return key_file.read_text(encoding="utf-8").strip()
+    # No key configured and none written by `wellbeat serve` yet: a per-process key, so
+    # sessions do not survive a restart (acceptable for tests and one-off commands).
+    return secrets.token_urlsafe(50)
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = env_list("WELLBEAT_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("WELLBEAT_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "wellbeat.web.accounts",
+    "wellbeat.web.audit",
+    "wellbeat.web.hub",
+    "wellbeat.web.governance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "wellbeat.web.security.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "wellbeat.web.accounts.middleware.SessionPolicyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wellbeat.web.api.errors.ApiErrorShapeMiddleware",
+]
+
+ROOT_URLCONF = "wellbeat.web.urls"
+WSGI_APPLICATION = "wellbeat.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wellbeat.web.nav.navigation",
+            ],
+        },
+    }
+]
+
+_database_url = env_str("WELLBEAT_DATABASE_URL", "")
+DATABASES = {
+    "default": database_from_url(_database_url)
+    if _database_url
+    else sqlite_database(DATA_DIR / "wellbeat.sqlite3")
+}
+_test_database_name = env_str("WELLBEAT_TEST_DATABASE_NAME", "")
+if _test_database_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_database_name}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "hub:home"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env_str("WELLBEAT_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Assets ship inside the package and are served by WhiteNoise straight from the apps'
+# static folders: no collectstatic step, no CDN, no separate web server.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Sessions and cookies (CJIS Security Policy 5.5.5: session lock after inactivity) ---
+SESSION_IDLE_SECONDS = env_int("WELLBEAT_SESSION_IDLE_SECONDS", 900, minimum=60)
+SESSION_COOKIE_AGE = env_int("WELLBEAT_SESSION_MAX_SECONDS", 12 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_SAVE_EVERY_REQUEST = False
+_secure_cookies = env_bool("WELLBEAT_SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = _secure_cookies
+CSRF_COOKIE_SECURE = _secure_cookies
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "wellbeat.web.api.errors.csrf_failure"
+
+# --- Login policy ---
+LOGIN_MAX_FAILURES = env_int("WELLBEAT_LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("WELLBEAT_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+SECOND_FACTOR_PENDING_SECONDS = 300
+"""How long the password step stays valid while the user types the TOTP code."""
+
+# --- Security headers ---
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("WELLBEAT_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("WELLBEAT_HSTS_SECONDS", 0, minimum=0)
+if env_bool("WELLBEAT_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    # Plotly and Swagger UI set styles at run time; scripts stay strictly same-origin.
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+# --- API ---
+API_UPLOAD_MAX_BYTES = env_int("WELLBEAT_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("WELLBEAT_LOG_LEVEL", "INFO")},
+}
