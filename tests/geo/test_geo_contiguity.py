@@ -9,6 +9,8 @@ import libpysal
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libpysal.graph import Graph
 
 from wellbeat.geo import (
@@ -172,3 +174,25 @@ def test_unknown_kind_or_transform_is_rejected(grid: AreaLayer) -> None:
         spatial_weights(grid, kind="bishop")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="weights transform must be one of"):
         spatial_weights(grid, transform="V")  # type: ignore[arg-type]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    columns=st.integers(min_value=1, max_value=5),
+    rows=st.integers(min_value=1, max_value=5),
+    data=st.data(),
+)
+def test_grids_with_gaps_agree_with_libpysal(columns: int, rows: int, data: st.DataObject) -> None:
+    cells = [(r, c) for r in range(rows) for c in range(columns)]
+    kept = data.draw(st.lists(st.sampled_from(cells), min_size=1, unique=True), label="kept")
+    features = [feature(f"g{r}_{c}", shapely.box(c, r, c + 1, r + 1)) for r, c in kept]
+    layer = layer_from_geojson(collection(features), "gaps")
+    for kind, ours in (("queen", queen_neighbours(layer)), ("rook", rook_neighbours(layer))):
+        theirs = _libpysal_weights(layer, kind).neighbors
+        assert _as_sets(ours) == {area_id: set(around) for area_id, around in theirs.items()}
+        for area_id, around in ours.items():
+            assert all(area_id in ours[other] for other in around)  # symmetric
+    weights = spatial_weights(layer, transform="R")
+    sums = np.asarray(weights.sum(axis=1)).ravel()
+    expected = [0.0 if not queen_neighbours(layer)[a] else 1.0 for a in layer.ids]
+    np.testing.assert_allclose(sums, expected)
