@@ -56,8 +56,32 @@ class Sensitivity(StrEnum):
     JUVENILE = "juvenile"
 
 
+class Syndrome(StrEnum):
+    """Derived syndromes an event can carry; ``wellbeat.events.syndromes`` assigns them."""
+
+    OVERDOSE = "overdose"
+    OPIOID_OVERDOSE = "opioid_overdose"
+    HEROIN_OVERDOSE = "heroin_overdose"
+    FENTANYL_OVERDOSE = "fentanyl_overdose"
+    STIMULANT_OVERDOSE = "stimulant_overdose"
+    BENZODIAZEPINE_OVERDOSE = "benzodiazepine_overdose"
+    ASSAULT_INJURY = "assault_injury"
+    FIREARM_INJURY = "firearm_injury"
+    SELF_HARM = "self_harm"
+    SUICIDAL_IDEATION = "suicidal_ideation"
+    MENTAL_HEALTH_CRISIS = "mental_health_crisis"
+    ALCOHOL_INTOXICATION = "alcohol_intoxication"
+    HOMELESSNESS = "homelessness"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    VIOLENT_CRIME = "violent_crime"
+    """A NIBRS crime against persons (FBI NIBRS offense category "person")."""
+
+
+SYNDROMES: tuple[str, ...] = tuple(s.value for s in Syndrome)
+
+
 SEXES = ("female", "male", "other", "unknown")
-AGE_BANDS = tuple(f"{lo}-{lo + 4}" for lo in range(0, 90, 5)) + ("90+",)
+AGE_BANDS = (*(f"{lo}-{lo + 4}" for lo in range(0, 90, 5)), "90+")
 CODE_NAMESPACES = ("nibrs", "icd10cm", "nemsis", "apco", "sdoh", "local", "rxnorm", "istv")
 
 
