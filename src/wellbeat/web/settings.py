@@ -126,7 +126,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = None  # nothing to collect: see WHITENOISE_USE_FINDERS
 # Assets ship inside the package and are served by WhiteNoise straight from the apps'
 # static folders: no collectstatic step, no CDN, no separate web server.
 WHITENOISE_USE_FINDERS = True
