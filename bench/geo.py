@@ -1,6 +1,6 @@
 """Benchmark: area assignment and H3 cells for 1,000,000 events (not part of the test suite).
 
-Run: ``python tests/geo/bench_geo.py [--points N]``. Prints each timing and its ratio against a
+Run: ``python bench/geo.py [--points N]``. Prints each timing and its ratio against a
 straightforward reference measured in the same run: ``STRtree.query(points, predicate=
 "intersects")`` for assignment, one ``h3.latlng_to_cell`` call per point for H3.
 """
