@@ -54,18 +54,18 @@ def batch_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
 
 
 def write_batch(
-    directory: Path, rows: Sequence[dict[str, Any]], agency: str = AGENCY, **meta: Any
+    directory: Path, batch_rows: Sequence[dict[str, Any]], agency: str = AGENCY, **meta: Any
 ) -> Path:
     """A prepared batch directory (events.parquet + batch.json) holding these rows."""
     directory.mkdir(parents=True, exist_ok=True)
-    pq.write_table(batch_table(rows), directory / "events.parquet")
+    pq.write_table(batch_table(batch_rows), directory / "events.parquet")
     metadata = {
         "format": "wellbeat-batch/1",
         "agency": agency,
         "sector": "police",
         "connector": "generic",
         "profile": "test",
-        "rows": len(rows),
+        "rows": len(batch_rows),
     }
     metadata.update(meta)
     (directory / "batch.json").write_text(json.dumps(metadata), encoding="utf-8")

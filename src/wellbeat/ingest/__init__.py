@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wellbeat.ingest.ingest import BatchError, IngestResult, ingest_batch
+    from wellbeat.ingest.plain import ingest_file
 
-__all__ = ["BatchError", "IngestResult", "ingest_batch"]
+__all__ = ["BatchError", "IngestResult", "ingest_batch", "ingest_file"]
 
 _LAZY = {
     "BatchError": "wellbeat.ingest.ingest",
     "IngestResult": "wellbeat.ingest.ingest",
     "ingest_batch": "wellbeat.ingest.ingest",
+    "ingest_file": "wellbeat.ingest.plain",
 }
 
 

@@ -219,7 +219,7 @@ def _counts(table: pa.Table, column: str) -> dict[str, int]:
     return {str(item["values"]): int(item["counts"]) for item in counts}
 
 
-def _steps(progress: bool) -> Iterator[str]:
+def progress_steps(progress: bool) -> Iterator[str]:
     names = ["read", "validate", "geography", "cube", "commit"]
     bar = tqdm(names, desc="ingest", unit="step", disable=not progress, leave=False)
     for name in bar:
@@ -240,7 +240,7 @@ def ingest_batch(
     ``already_ingested=True``. ``now`` (default: the clock) is the hub time rows may not
     postdate by more than ``validate.FUTURE_TOLERANCE``.
     """
-    steps = _steps(progress)
+    steps = progress_steps(progress)
     next(steps)
     batch = read_batch(Path(batch_dir))
     return ingest_table(batch, Path(data_dir), now=now, steps=steps)
