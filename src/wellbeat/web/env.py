@@ -116,8 +116,10 @@ def database_from_url(url: str, *, variable: str = "WELLBEAT_DATABASE_URL") -> d
             "CONN_MAX_AGE": 60,
         }
     if scheme == "sqlite":
-        path = unquote(parts.path)
-        if not path or path == "/":
+        # sqlite:////abs/path.sqlite3 is absolute, sqlite:///rel.sqlite3 relative (as in
+        # dj-database-url): the first slash after the empty host is the separator.
+        path = unquote(parts.path)[1:]
+        if not path:
             raise SettingError(
                 f"{variable}={url!r}: missing file path (expected sqlite:////abs/path.sqlite3)"
             )
