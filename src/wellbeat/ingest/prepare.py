@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -191,7 +191,8 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_large_string(column.type) or pa.types.is_dictionary(column.type):
         return column.cast(pa.string())
     if pa.types.is_timestamp(column.type) and column.type.tz is not None:
-        return column.cast(pa.timestamp("us", tz="UTC")).cast(pa.string())
+        wall = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+        return pc.binary_join_element_wise(wall.cast(pa.string()), "Z", "")
     return column.cast(pa.string())
 
 
@@ -243,87 +244,166 @@ def _trimmed(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
 
 
-def parse_timestamps(
-    values: pa.Array, fmt: str | None, timezone: str, *, typed: bool = False
-) -> tuple[pa.Array, pd.Series]:
-    """Timestamps as UTC ISO 8601 text (``2024-03-01T14:05:00Z``) plus the parsed UTC values.
+UTC_STAMP = pa.timestamp("us", tz="UTC")
+ISO_TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+"""ISO 8601 shapes tried in order by Arrow's fast parser; anything else goes to pandas."""
+ISO_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
-    ``fmt`` is a strptime format (default ISO 8601). Values with an offset are converted;
-    naive local values are placed in ``timezone`` (an ambiguous hour at the end of daylight
-    saving reads as its first occurrence, a skipped hour moves forward) and converted to UTC.
-    A value that does not parse is returned as its raw text and NaT in the parsed series.
+
+def _is_aware(fmt: str) -> bool:
+    return "%z" in fmt or "%Z" in fmt
+
+
+def _parse_instants(
+    values: pa.Array, formats: Sequence[str], timezone: str | None, pandas_format: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds since the epoch and a parsed mask, trying ``formats`` then pandas.
+
+    Arrow's strptime (C++) takes the bulk; pandas (``pandas_format``, which accepts ``%f`` and
+    loose ISO 8601) only sees what Arrow could not read. With a ``timezone``, naive values are
+    local times there (ambiguous -> first occurrence, skipped -> moved forward) and the result
+    is UTC; without one, values stay naive (calendar dates).
     """
+    n = len(values)
+    micros = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    present = values.is_valid().to_numpy(zero_copy_only=False)
+    for fmt in formats:
+        todo = np.flatnonzero(present & ~ok)
+        if len(todo) == 0:
+            break
+        try:
+            parsed = pc.strptime(values.take(todo), format=fmt, unit="us", error_is_null=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue  # a directive Arrow lacks: pandas handles it below
+        if timezone is not None and not _is_aware(fmt):
+            parsed = pc.assume_timezone(
+                parsed, timezone, ambiguous="earliest", nonexistent="latest"
+            )
+        good = parsed.is_valid().to_numpy(zero_copy_only=False)
+        numbers = pc.fill_null(parsed.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        micros[todo[good]] = numbers[good]
+        ok[todo[good]] = True
+    todo = np.flatnonzero(present & ~ok)
+    if len(todo):
+        rest, rest_ok = _parse_with_pandas(values.take(todo), pandas_format, timezone)
+        micros[todo[rest_ok]] = rest[rest_ok]
+        ok[todo[rest_ok]] = True
+    return micros, ok
+
+
+def _parse_with_pandas(
+    values: pa.Array, fmt: str, timezone: str | None
+) -> tuple[np.ndarray, np.ndarray]:
     text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
-    if typed or fmt is None:
+    if fmt == "ISO8601":
         aware = pc.fill_null(pc.match_substring_regex(values, _OFFSET_AT_END), False)
         aware_mask = aware.to_numpy(zero_copy_only=False)
-        pattern = "ISO8601"
     else:
-        aware_mask = np.full(len(text), "%z" in fmt or "%Z" in fmt)
-        pattern = fmt
+        aware_mask = np.full(len(text), _is_aware(fmt))
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     if aware_mask.any():
         parsed[aware_mask] = pd.to_datetime(
-            text[aware_mask], format=pattern, errors="coerce", utc=True
+            text[aware_mask], format=fmt, errors="coerce", utc=True
         ).dt.as_unit("us")
-    naive_mask = ~aware_mask
-    if naive_mask.any():
-        local = pd.to_datetime(text[naive_mask], format=pattern, errors="coerce")
-        if getattr(local.dt, "tz", None) is None:
+    if (~aware_mask).any():
+        local = pd.to_datetime(text[~aware_mask], format=fmt, errors="coerce").dt.as_unit("us")
+        if timezone is not None:
             local = local.dt.tz_localize(
                 timezone,
                 ambiguous=np.ones(len(local), dtype=bool),
                 nonexistent="shift_forward",
             )
-        parsed[naive_mask] = local.dt.tz_convert("UTC").dt.as_unit("us")
-    return _utc_text(parsed, values), parsed
-
-
-def _utc_text(parsed: pd.Series, raw: pa.Array) -> pa.Array:
+        else:
+            local = local.dt.tz_localize("UTC")
+        parsed[~aware_mask] = local.dt.tz_convert("UTC")
     ok = parsed.notna().to_numpy()
-    stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    out = np.datetime_as_string(stamps, unit="s", timezone="UTC").astype(object)
-    fractional = ok & (stamps.astype(np.int64) % 1_000_000 != 0)
-    if fractional.any():
-        out[fractional] = np.datetime_as_string(stamps[fractional], unit="us", timezone="UTC")
-    formatted = pa.array(out, pa.string())
-    return pc.if_else(pa.array(ok), formatted, raw)
+    micros = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view(np.int64)
+    return np.where(ok, micros, 0), ok
+
+
+def parse_timestamps(
+    values: pa.Array, fmt: str | None, timezone: str, *, typed: bool = False
+) -> tuple[pa.Array, pa.Array]:
+    """Timestamps as UTC ISO 8601 text (``2024-03-01T14:05:00Z``) plus the parsed UTC values.
+
+    ``fmt`` is a strptime format (default ISO 8601). Values with an offset are converted;
+    naive local values are placed in ``timezone`` (an ambiguous hour at the end of daylight
+    saving reads as its first occurrence, a skipped hour moves forward) and converted to UTC.
+    A value that does not parse is returned as its raw text and null in the parsed values.
+    """
+    if typed or fmt is None:
+        micros, ok = _parse_instants(values, ISO_TIMESTAMP_FORMATS, timezone, "ISO8601")
+    else:
+        micros, ok = _parse_instants(values, (fmt,), timezone, fmt)
+    stamps = pa.array(micros, pa.int64(), mask=~ok).cast(UTC_STAMP)
+    return _utc_text(stamps, values), stamps
+
+
+def _utc_text(stamps: pa.Array, raw: pa.Array) -> pa.Array:
+    """``2024-03-01T14:05:00Z`` (microseconds only when present); raw text where unparsed."""
+    wall = stamps.cast(pa.timestamp("us"))  # UTC wall clock; naive casts to text fast
+    whole = wall.cast(pa.timestamp("s"), safe=False)
+    fractional = pc.fill_null(pc.not_equal(whole.cast(pa.timestamp("us")), wall), False)
+    text = pc.if_else(fractional, wall.cast(pa.string()), whole.cast(pa.string()))
+    iso = pc.binary_join_element_wise(
+        pc.replace_substring(text, " ", "T", max_replacements=1), "Z", ""
+    )
+    return pc.if_else(stamps.is_valid(), iso, raw)
+
+
+def parse_dates(values: pa.Array, fmt: str | None) -> pa.Array:
+    """Calendar dates (e.g. dates of birth) with ``fmt`` or ISO 8601, as date32; null if invalid."""
+    formats = (fmt,) if fmt else ISO_DATE_FORMATS
+    micros, ok = _parse_instants(values, formats, None, fmt or "ISO8601")
+    return pa.array(micros, pa.int64(), mask=~ok).cast(pa.timestamp("us")).cast(pa.date32())
+
+
+_WHOLE_AGE = r"^\d{1,3}(\.0*)?$"
 
 
 def age_bands_from_ages(values: pa.Array) -> pa.Array:
-    """Whole-year ages -> 5-year bands ("90+" top); valid bands pass; others stay raw."""
-    text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
-    age = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(age) & (age >= 0) & (age < 130)
-    already = pc.is_in(values, value_set=pa.array(AGE_BANDS)).to_numpy(zero_copy_only=False)
-    return pc.if_else(pa.array(ok & ~already), _bands(age, ok), values)
+    """Whole-year ages (``34``, ``34.0``) -> 5-year bands ("90+" top); anything else stays raw.
+
+    Ages of 130 and over are not plausible and stay raw too, for ingest to quarantine.
+    """
+    whole = pc.fill_null(pc.match_substring_regex(values, _WHOLE_AGE), False)
+    ok = whole.to_numpy(zero_copy_only=False)
+    numbers = pc.if_else(whole, values, "0").cast(pa.float64()).to_numpy(zero_copy_only=False)
+    ok &= numbers < 130
+    return pc.if_else(pa.array(ok), _bands(numbers, ok), values)
 
 
-def age_bands_from_dob(dob: pd.Series, at: pd.Series, timezone: str) -> pa.Array:
-    """Age band at the event's local date from parsed DOBs; null where either is unknown."""
-    event = at.dt.tz_convert(timezone)
-    born = dob
-    ok = (born.notna() & event.notna()).to_numpy()
-    years = (event.dt.year - born.dt.year).to_numpy(dtype=float, na_value=np.nan)
-    before_birthday = (
-        (event.dt.month < born.dt.month)
-        | ((event.dt.month == born.dt.month) & (event.dt.day < born.dt.day))
-    ).to_numpy(dtype=bool, na_value=False)
-    age = years - before_birthday
-    ok &= np.isfinite(age) & (age >= 0)
-    return _bands(age, ok)
+def age_bands_from_dob(born: pa.Array, at: pa.Array, timezone: str) -> pa.Array:
+    """Age band on the event's local date from dates of birth; null where either is unknown."""
+    event = at.cast(pa.timestamp("us", tz=timezone))
+
+    def part(values: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> np.ndarray:
+        return pc.fill_null(fn(values), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    years = part(event, pc.year) - part(born, pc.year)
+    month, day = part(event, pc.month), part(event, pc.day)
+    born_month, born_day = part(born, pc.month), part(born, pc.day)
+    before_birthday = (month < born_month) | ((month == born_month) & (day < born_day))
+    age = (years - before_birthday).astype(float)
+    ok = born.is_valid().to_numpy(zero_copy_only=False) & event.is_valid().to_numpy(
+        zero_copy_only=False
+    )
+    return _bands(age, ok & (age >= 0))
 
 
 def _bands(age: np.ndarray, ok: np.ndarray) -> pa.Array:
     """Five-year band per whole-year age (``events.schema.age_band``); null where not ``ok``."""
     index = np.minimum(np.where(ok, age, 0).astype(np.int64) // 5, len(AGE_BANDS) - 1)
     return pa.array(np.array(AGE_BANDS, dtype=object)[index], pa.string(), mask=~ok)
-
-
-def parse_dates(values: pa.Array, fmt: str | None) -> pd.Series:
-    """Calendar dates (e.g. dates of birth) parsed with ``fmt`` or ISO 8601; NaT if invalid."""
-    text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
-    return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
 
 
 def normalise_sex(values: pa.Array, mapping: Mapping[str, str]) -> pa.Array:
@@ -381,7 +461,7 @@ def map_rows(
         return _trimmed(table.column(mapping.column).combine_chunks())
 
     def constant(value: str) -> pa.Array:
-        return pa.array(np.full(n, value, dtype=object), pa.string())
+        return pa.repeat(pa.scalar(value, pa.string()), n)
 
     null = pa.nulls(n, pa.string())
     out: dict[str, pa.Array] = {
@@ -401,7 +481,7 @@ def map_rows(
     else:
         out["kind"] = constant(profile.kind)
 
-    parsed: dict[str, pd.Series] = {}
+    parsed: dict[str, pa.Array] = {}
     for name in ("occurred_at", "reported_at"):
         if name not in fields:
             out[name] = null
@@ -424,9 +504,7 @@ def map_rows(
         source = profile.age_from_dob
         fmt = None if source.column in temporal else source.format or profile.identity.dob_format
         born = parse_dates(_trimmed(table.column(source.column).combine_chunks()), fmt)
-        at = parsed.get(source.at)
-        if at is None:
-            at = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+        at = parsed.get(source.at, pa.nulls(n, UTC_STAMP))
         out["age_band"] = age_bands_from_dob(born, at, profile.timezone)
     else:
         out["age_band"] = null
@@ -466,7 +544,7 @@ _PART_SEPARATOR = "\x1f"
 class Pseudonymiser:
     """Keyed person tokens and Bloom linkage codes for the identity columns of each row.
 
-    Each distinct identity (the tuple of its identity cells, DOB parsed) is pseudonymised once
+    Each distinct identity (the tuple of its identity cells) is pseudonymised once
     and the result reused for every row and slice that repeats it: sources see the same people
     often. ``person_token`` is null below the minimum identity (``privacy.pseudonym``); a row
     whose identity cells are all empty gets no linkage code either.
@@ -483,13 +561,10 @@ class Pseudonymiser:
 
     def apply(self, table: pa.Table) -> tuple[pa.Array, pa.Array]:
         """(person_token, linkage_code) for each row of a slice of the extract."""
-        cells = []
-        for part, column in self.parts.items():
-            values = _trimmed(table.column(column).combine_chunks())
-            if part == "dob":
-                born = parse_dates(values, self.dob_format)
-                values = pa.array(born).cast(pa.date32()).cast(pa.string())
-            cells.append(pc.fill_null(values, ""))
+        cells = [
+            pc.fill_null(_trimmed(table.column(column).combine_chunks()), "")
+            for column in self.parts.values()
+        ]
         joined = pc.binary_join_element_wise(*cells, _PART_SEPARATOR)
         encoded = pc.dictionary_encode(joined)
         distinct: list[str] = encoded.dictionary.to_pylist()
@@ -499,25 +574,32 @@ class Pseudonymiser:
         return tokens.take(encoded.indices), codes.take(encoded.indices)
 
     def _pseudonymise(self, joined: list[str]) -> None:
-        identities = [self._identity(value) for value in joined]
+        if not joined:
+            return
+        rows = [
+            dict(zip(self.parts, value.split(_PART_SEPARATOR), strict=True)) for value in joined
+        ]
+        births: list[date | None] = [None] * len(rows)
+        if "dob" in self.parts:
+            raw = pa.array([row["dob"] or None for row in rows], pa.string())
+            births = parse_dates(raw, self.dob_format).to_pylist()
+        identities = [
+            Identity(
+                first_name=row.get("first_name") or None,
+                last_name=row.get("last_name") or None,
+                dob=born,
+                sex=row.get("sex") or None,
+                ssn=row.get("ssn") or None,
+                phone=row.get("phone") or None,
+                address=row.get("address") or None,
+                zip=row.get("zip") or None,
+            )
+            for row, born in zip(rows, births, strict=True)
+        ]
         codes = encode_many(self.key, identities).to_pylist()
         for value, identity, code in zip(joined, identities, codes, strict=True):
             self.tokens[value] = person_token(self.key, identity)
             self.codes[value] = code
-
-    def _identity(self, joined: str) -> Identity:
-        cells = dict(zip(self.parts, joined.split(_PART_SEPARATOR), strict=True))
-        dob = cells.get("dob")
-        return Identity(
-            first_name=cells.get("first_name") or None,
-            last_name=cells.get("last_name") or None,
-            dob=date.fromisoformat(dob) if dob else None,
-            sex=cells.get("sex") or None,
-            ssn=cells.get("ssn") or None,
-            phone=cells.get("phone") or None,
-            address=cells.get("address") or None,
-            zip=cells.get("zip") or None,
-        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,54 +54,62 @@ class Connector:
 # Per-row lists (codes, syndromes, sensitivity) built and merged without Python loops over rows.
 
 
-def lists_from_pairs(
-    n_rows: int, rows: np.ndarray, values: pa.Array, *, unique: bool = True
-) -> pa.ListArray:
-    """A list per row from (row index, value) pairs; order within a row follows the pairs.
+def _group_by_row(n_rows: int, rows: np.ndarray, keys: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Positions of the (row, key) pairs to keep, grouped by row, and the per-row offsets.
 
-    Null values are skipped; with ``unique`` a value appears once per row (first kept).
+    Pairs with a null key are skipped; a key repeated on a row is kept once (its first pair);
+    within a row the pairs keep their order. Keys are compared through their dictionary codes,
+    so the de-duplication hashes integers, not strings.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    if len(values):
-        keep = pc.is_valid(values).to_numpy(zero_copy_only=False)
-        rows, values = rows[keep], values.filter(pa.array(keep))
-    if unique and len(values):
-        frame = pd.DataFrame({"row": rows, "value": values.to_numpy(zero_copy_only=False)})
-        first = ~frame.duplicated().to_numpy()
-        rows, values = rows[first], values.filter(pa.array(first))
-    order = np.argsort(rows, kind="stable")
-    counts = np.bincount(rows, minlength=n_rows) if len(rows) else np.zeros(n_rows, np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    flat = values.take(pa.array(order)) if len(values) else pa.array([], pa.string())
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), flat.cast(pa.string()))
+    codes = pc.dictionary_encode(keys).indices
+    valid = codes.is_valid().to_numpy(zero_copy_only=False)
+    code = pc.fill_null(codes, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    pair = rows * (int(code.max(initial=0)) + 1) + code
+    first = valid & ~pd.Series(pair).duplicated().to_numpy()
+    keep = np.flatnonzero(first)
+    keep = keep[np.argsort(rows[keep], kind="stable")]
+    counts = np.bincount(rows[keep], minlength=n_rows)
+    offsets = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return keep, offsets
+
+
+def lists_from_pairs(n_rows: int, rows: np.ndarray, values: pa.Array) -> pa.ListArray:
+    """A list per row from (row index, value) pairs, in pair order, each value once per row."""
+    keep, offsets = _group_by_row(n_rows, rows, values.cast(pa.string()))
+    flat = values.cast(pa.string()).take(pa.array(keep, pa.int64()))
+    return pa.ListArray.from_arrays(pa.array(offsets), flat)
 
 
 def merge_lists(n_rows: int, *columns: pa.Array | pa.ChunkedArray) -> pa.ListArray:
     """Element-wise union of several per-row string lists, first occurrence order kept."""
-    rows: list[np.ndarray] = []
-    values: list[pa.Array] = []
+    rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    values: list[pa.Array] = [pa.array([], pa.string())]
     for column in columns:
         array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if len(array) != n_rows:
             raise ValueError(f"list column has {len(array)} rows, expected {n_rows}")
         rows.append(pc.list_parent_indices(array).to_numpy(zero_copy_only=False))
         values.append(pc.list_flatten(array).cast(pa.string()))
-    if not rows:
-        return constant_lists(n_rows, ())
     return lists_from_pairs(n_rows, np.concatenate(rows), pa.concat_arrays(values))
 
 
 def constant_lists(n_rows: int, items: Sequence[str]) -> pa.ListArray:
     """The same list on every row."""
-    rows = np.repeat(np.arange(n_rows, dtype=np.int64), len(items))
-    values = pa.array(list(items) * n_rows, pa.string())
-    return lists_from_pairs(n_rows, rows, values, unique=False)
+    offsets = pa.array(np.arange(n_rows + 1, dtype=np.int32) * len(items))
+    positions = np.tile(np.arange(len(items), dtype=np.int64), n_rows)
+    flat = pa.array(list(items), pa.string()).take(pa.array(positions))
+    return pa.ListArray.from_arrays(offsets, flat)
 
 
 def lists_where(mask: np.ndarray, item: str) -> pa.ListArray:
     """``[item]`` on the rows where ``mask`` is true, ``[]`` elsewhere."""
-    rows = np.flatnonzero(mask)
-    return lists_from_pairs(len(mask), rows, pa.array([item] * len(rows), pa.string()))
+    counts = np.asarray(mask, dtype=np.int32)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    flat = pa.repeat(pa.scalar(item, pa.string()), int(offsets[-1]))
+    return pa.ListArray.from_arrays(pa.array(offsets), flat)
 
 
 def add_to_lists(events: pa.Table, column: str, *additions: pa.Array | pa.ChunkedArray) -> pa.Table:
@@ -110,32 +118,28 @@ def add_to_lists(events: pa.Table, column: str, *additions: pa.Array | pa.Chunke
     return events.set_column(events.schema.get_field_index(column), column, merged)
 
 
+_ENTRY_LISTS = pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))
+
+
 def with_attributes(events: pa.Table, new: Mapping[str, pa.Array]) -> pa.Table:
     """``events`` with per-row attributes added (null values skipped; existing keys win)."""
     n = events.num_rows
-    existing = events.column("attributes").combine_chunks()
-    as_lists = existing.cast(pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())])))
-    entries = as_lists.flatten()
-    rows = [pc.list_parent_indices(as_lists).to_numpy(zero_copy_only=False)]
+    existing = events.column("attributes").combine_chunks().cast(_ENTRY_LISTS)
+    entries = existing.flatten()
+    rows = [pc.list_parent_indices(existing).to_numpy(zero_copy_only=False)]
     keys = [entries.field(0)]
     items = [entries.field(1)]
     for name, values in new.items():
-        valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
-        idx = np.flatnonzero(valid)
-        rows.append(idx)
-        keys.append(pa.array([name] * len(idx), pa.string()))
-        items.append(values.filter(pa.array(valid)).cast(pa.string()))
-    all_rows = np.concatenate(rows)
-    all_keys = pa.concat_arrays([k.cast(pa.string()) for k in keys])
-    all_items = pa.concat_arrays([i.cast(pa.string()) for i in items])
-    frame = pd.DataFrame({"row": all_rows, "key": all_keys.to_numpy(zero_copy_only=False)})
-    first = ~frame.duplicated().to_numpy()
-    all_rows = all_rows[first]
-    order = np.argsort(all_rows, kind="stable")
-    take = pa.array(np.flatnonzero(first)[order])
-    counts = np.bincount(all_rows, minlength=n) if len(all_rows) else np.zeros(n, np.int64)
-    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32), pa.int32())
-    attributes = pa.MapArray.from_arrays(offsets, all_keys.take(take), all_items.take(take))
+        present = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
+        rows.append(present)
+        keys.append(pa.repeat(pa.scalar(name, pa.string()), len(present)))
+        items.append(values.take(pa.array(present, pa.int64())).cast(pa.string()))
+    all_keys = pa.concat_arrays(keys)
+    keep, offsets = _group_by_row(n, np.concatenate(rows), all_keys)
+    take = pa.array(keep, pa.int64())
+    attributes = pa.MapArray.from_arrays(
+        pa.array(offsets), all_keys.take(take), pa.concat_arrays(items).take(take)
+    )
     index = events.schema.get_field_index("attributes")
     return events.set_column(index, "attributes", attributes.cast(ATTRIBUTES_TYPE))
 
@@ -143,7 +147,9 @@ def with_attributes(events: pa.Table, new: Mapping[str, pa.Array]) -> pa.Table:
 def set_constant(events: pa.Table, column: str, value: str) -> pa.Table:
     """``events`` with ``column`` set to ``value`` on every row."""
     index = events.schema.get_field_index(column)
-    return events.set_column(index, column, pa.array([value] * events.num_rows, pa.string()))
+    return events.set_column(
+        index, column, pa.repeat(pa.scalar(value, pa.string()), events.num_rows)
+    )
 
 
 def list_contains_any(lists: pa.Array | pa.ChunkedArray, wanted: Sequence[str]) -> np.ndarray:
