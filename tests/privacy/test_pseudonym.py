@@ -141,10 +141,13 @@ def test_rekey_many_matches_rekey_and_keeps_nulls() -> None:
     ]
     tokens[3] = None
     arrow_out = rekey_many(pa.array(tokens, type=pa.string()), rk)
+    assert isinstance(arrow_out, pa.StringArray)
     assert arrow_out.to_pylist() == [None if t is None else rekey(t, rk) for t in tokens]
     numpy_out = rekey_many(np.array(tokens, dtype=object), rk)
+    assert isinstance(numpy_out, np.ndarray)
     assert numpy_out.tolist() == arrow_out.to_pylist()
     chunked = rekey_many(pa.chunked_array([tokens[:10], tokens[10:]], type=pa.string()), rk)
+    assert isinstance(chunked, pa.StringArray)
     assert chunked.to_pylist() == arrow_out.to_pylist()
     with pytest.raises(ValueError, match="distinct value"):
         rekey_many(["p1:abc", "x"], rk)
