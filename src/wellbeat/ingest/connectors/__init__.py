@@ -7,11 +7,28 @@ sensitivity, attributes) to the events the profile mapped. docs/prepare.md lists
 
 from __future__ import annotations
 
-from wellbeat.ingest.connectors import generic
+from wellbeat.ingest.connectors import (
+    cardiff_assault,
+    ed_syndromic,
+    ems_run,
+    generic,
+    medical_examiner,
+    nibrs_incident,
+    police_cad,
+)
 from wellbeat.ingest.connectors.base import Connector, SourceRows
 
 CONNECTORS: dict[str, Connector] = {
-    module.CONNECTOR.name: module.CONNECTOR for module in (generic,)
+    module.CONNECTOR.name: module.CONNECTOR
+    for module in (
+        police_cad,
+        nibrs_incident,
+        ems_run,
+        ed_syndromic,
+        medical_examiner,
+        cardiff_assault,
+        generic,
+    )
 }
 """Connector name (the profile's ``connector:``) -> connector."""
 

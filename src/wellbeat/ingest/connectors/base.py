@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wellbeat.events.schema import BATCH_SCHEMA
+from wellbeat.events.syndromes import classify_many
 from wellbeat.ingest.profile import Profile
 
 LIST_TYPE = BATCH_SCHEMA.field("codes").type
@@ -163,3 +164,55 @@ def list_contains_any(lists: pa.Array | pa.ChunkedArray, wanted: Sequence[str]) 
     found = pc.is_in(flat, value_set=pa.array(list(wanted), pa.string()))
     hit[parents[found.to_numpy(zero_copy_only=False)]] = True
     return hit
+
+
+_KEY_SEPARATOR = "\x1f"
+
+
+def classified_syndromes(events: pa.Table, complaints: pa.Array | None = None) -> pa.ListArray:
+    """Syndromes of each row from its codes (and a chief complaint), via the events classifier.
+
+    ``events.syndromes.classify_many`` runs once per distinct (codes, complaint) pair, not once
+    per row: a source's rows repeat the same few code combinations.
+    """
+    codes = events.column("codes").combine_chunks()
+    key = pc.binary_join(codes, _KEY_SEPARATOR)
+    if complaints is not None:
+        key = pc.binary_join_element_wise(key, pc.fill_null(complaints, ""), "\x1e")
+    encoded = pc.dictionary_encode(key)
+    first = pc.index_in(encoded.dictionary, value_set=key)
+    firsts = pa.array(first, pa.int64())
+    distinct_codes = codes.take(firsts).to_pylist()
+    distinct_complaints = complaints.take(firsts).to_pylist() if complaints is not None else None
+    results = classify_many(
+        [c or [] for c in distinct_codes],
+        distinct_complaints or [None] * len(distinct_codes),
+    )
+    return pa.array(results, LIST_TYPE).take(encoded.indices)
+
+
+def with_classified_syndromes(rows: SourceRows, complaint: str | None = None) -> pa.Table:
+    """``rows.events`` with the syndromes its codes (and the named kept text) imply added."""
+    text = rows.text.get(complaint) if complaint is not None else None
+    return add_to_lists(rows.events, "syndromes", classified_syndromes(rows.events, text))
+
+
+def with_sensitivity(events: pa.Table, *labels: str) -> pa.Table:
+    """``events`` with ``labels`` added to every row's sensitivity."""
+    return add_to_lists(events, "sensitivity", constant_lists(events.num_rows, labels))
+
+
+def codes_in(events: pa.Table, namespace: str) -> tuple[np.ndarray, pa.Array]:
+    """(row index, code without its namespace) for every code of ``namespace`` on the rows."""
+    codes = events.column("codes").combine_chunks()
+    flat = pc.list_flatten(codes)
+    parents = pc.list_parent_indices(codes).to_numpy(zero_copy_only=False)
+    prefix = f"{namespace}:"
+    hit = pc.starts_with(flat, prefix).to_numpy(zero_copy_only=False)
+    values = pc.utf8_slice_codeunits(flat.filter(pa.array(hit)), len(prefix))
+    return parents[hit], values
+
+
+def attribute(events: pa.Table, name: str) -> pa.Array:
+    """The value of attribute ``name`` on each row (null where the row lacks it)."""
+    return pc.map_lookup(events.column("attributes").combine_chunks(), name, "first")
