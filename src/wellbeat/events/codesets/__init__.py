@@ -45,7 +45,7 @@ def _header(name: str) -> str:
     for line in _text(name).splitlines():
         if not line.startswith("#"):
             break
-        lines.append(line[1:].strip())
+        lines.append(line[2:] if line.startswith("# ") else line[1:])
     return "\n".join(lines)
 
 
