@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import File, Router, Schema
+from ninja.responses import Status
 from ninja.files import UploadedFile
 
 from wellbeat.web.api.auth import AgencyTokenAuth
@@ -184,10 +185,10 @@ def _stage_upload(
 )
 def upload_batch(
     request: HttpRequest,
-    archive: File[UploadedFile] | None = None,
-    events: File[UploadedFile] | None = None,
-    batch: File[UploadedFile] | None = None,
-) -> tuple[int, dict[str, Any]]:
+    archive: UploadedFile | None = File(None),  # noqa: B008 (ninja's parameter marker)
+    events: UploadedFile | None = File(None),  # noqa: B008
+    batch: UploadedFile | None = File(None),  # noqa: B008
+) -> Status[dict[str, Any]]:
     """Multipart upload of a `wellbeat prepare` batch: one ``archive`` (zip or tar[.gz] of the
     batch folder) or ``events`` + ``batch``. batch.json's agency must be the token's agency.
     201 when committed now, 200 when the same content was ingested before."""
@@ -229,10 +230,12 @@ def upload_batch(
                     actor=None,
                     agency=agency,
                     target=f"token:{token.prefix}",
-                    details={"reason": str(exc)[:500]},
+                    details={"reason": str(exc).replace(str(batch_dir), "batch")[:500]},
                     actor_label=f"token:{token.prefix}",
                 )
-            raise ApiError("batch_rejected", str(exc), status=422) from None
+            # Name files relative to the batch, never the hub's temporary upload path.
+            message = str(exc).replace(f"{batch_dir}/", "").replace(str(batch_dir), "batch")
+            raise ApiError("batch_rejected", message, status=422) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     quarantine = result.quarantine_path
@@ -253,4 +256,4 @@ def upload_batch(
             details={k: v for k, v in body.items() if k != "quarantine_path"},
             actor_label=f"token:{token.prefix}",
         )
-    return (200 if result.already_ingested else 201), body
+    return Status(200 if result.already_ingested else 201, body)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from wellbeat.web.accounts import actions
 from wellbeat.web.accounts.models import ApiToken, Role
@@ -72,13 +73,13 @@ def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
     response={201: IssuedTokenOut},
     summary="Issue a token (the secret is shown only in this response)",
 )
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
     try:
         issued = actions.do_create_api_token(user, payload.name, payload.scopes)
     except actions.AccountError as exc:
         raise ApiError("invalid_token_request", str(exc), status=422) from None
-    return 201, {**_token_out(issued.token), "token": issued.secret}
+    return Status(201, {**_token_out(issued.token), "token": issued.secret})
 
 
 @router.delete("/{prefix}", response=TokenOut, summary="Revoke a token of your agency")
