@@ -133,7 +133,7 @@ def _release_aggregate(plan: Plan, table: pa.Table) -> Release:
     for grant in plan.grants:
         cells = parts[grant.provider]
         if grant.own:
-            done = cells.append_column(SUPPRESSED, pa.array([False] * cells.num_rows))
+            done = cells.append_column(SUPPRESSED, pa.array([False] * cells.num_rows, pa.bool_()))
         else:
             outcome = suppress_cells(cells, cell_dims, grant.min_cell)
             done = outcome.table
