@@ -19,7 +19,7 @@ PURPOSES: dict[str, str] = {
     "overdose_response": "Overdose spike detection and response (ODMAP-style)",
     "violence_prevention": "Violence prevention (Cardiff Model information sharing)",
     "crisis_response": "Planning and evaluating behavioural-health crisis response",
-    "care_coordination": "Coordinating care and services for people known to several agencies",
+    "care_coordination": "Coordinating care for people known to several agencies",
     "program_evaluation": "Evaluating a program's effect",
     "research": "Research approved by an institutional review board",
 }

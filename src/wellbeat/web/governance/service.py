@@ -1,0 +1,185 @@
+"""The governed query service: the ONLY module of the web app that opens the lake's engine.
+
+Every read by a page, an API endpoint or an export comes here with (who, purpose, request).
+The service loads the agreements and consents in force right now (so a revocation applies to
+the very next read), asks ``wellbeat.governance.plan`` for a decision, runs the plan on the
+engine, releases the result and writes one audit entry, for a refusal too.
+``tests/test_architecture.py`` fails if any other web module imports the lake or reads Parquet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from wellbeat.geo import load_layers
+from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserContext, plan
+from wellbeat.governance.execute import run_plan
+from wellbeat.governance.release import Release
+from wellbeat.lake.engine import open_engine
+from wellbeat.privacy.keys import load_key, write_key_file
+from wellbeat.web.accounts.models import Agency, ApiToken, User
+from wellbeat.web.audit.actions import record
+from wellbeat.web.governance.models import Agreement, Consent
+
+GOVERNED_READ = "governed.read"
+GOVERNED_REFUSED = "governed.refused"
+GOVERNED_EXPORT = "export"
+
+HUB_KEY_FILE = "hub.key"
+"""File in the data directory holding the hub's re-keying secret (hex, mode 0600)."""
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who reads: a signed-in user, or an agency API token (aggregates only, no roles)."""
+
+    context: UserContext
+    agency: Agency
+    user: User | None = None
+    label: str = ""
+
+
+def requester_for_user(user: User) -> Requester:
+    if user.agency is None:
+        raise ValueError(f"user {user.username} belongs to no agency and cannot read data")
+    return Requester(
+        UserContext(
+            username=user.username,
+            agency=user.agency.code,
+            roles=frozenset(user.roles or []),
+            person_level=user.sees_person_level,
+        ),
+        user.agency,
+        user=user,
+    )
+
+
+def requester_for_token(token: ApiToken) -> Requester:
+    label = f"token:{token.prefix}"
+    return Requester(UserContext(label, token.agency.code), token.agency, label=label)
+
+
+def data_dir() -> Path:
+    return Path(settings.DATA_DIR)
+
+
+def hub_key() -> bytes:
+    """The hub's secret for re-keying pseudonyms per agreement (created on first use)."""
+    path = data_dir() / HUB_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_key_file(path)
+    return load_key(path)
+
+
+_ORDER_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], LayerOrder] = {}
+
+
+def layer_order() -> LayerOrder:
+    """Nesting of the hub's area layers, read from their parent-id properties (cached on the
+    files' modification times)."""
+    areas = data_dir() / "areas"
+    files = sorted(areas.glob("*.geojson")) if areas.is_dir() else []
+    key = (str(areas), tuple((p.name, p.stat().st_mtime) for p in files))
+    if key not in _ORDER_CACHE:
+        _ORDER_CACHE.clear()
+        _ORDER_CACHE[key] = LayerOrder.from_area_layers(load_layers(areas) if files else [])
+    return _ORDER_CACHE[key]
+
+
+def _agreements_for(agency: Agency) -> list:
+    rows = Agreement.objects.select_related("provider", "recipient").filter(recipient=agency)
+    return [a.to_core() for a in rows]
+
+
+def _consents_for(agency: Agency) -> list:
+    rows = (
+        Consent.objects.select_related("disclosing_agency")
+        .prefetch_related("recipients")
+        .filter(recipients=agency)
+    )
+    return [c.to_core() for c in rows]
+
+
+def decide(requester: Requester, purpose: str, request: DataRequest) -> Plan | Refusal:
+    """The decision alone (no read, no audit): used to explain what a request would get."""
+    return plan(
+        requester.context,
+        purpose,
+        request,
+        _agreements_for(requester.agency),
+        _consents_for(requester.agency),
+        layer_order(),
+        timezone.now(),
+    )
+
+
+def _audit(requester: Requester, action: str, target: str, details: dict) -> None:
+    record(
+        action,
+        actor=requester.user,
+        agency=requester.agency,
+        target=target,
+        details=details,
+        actor_label=requester.label,
+    )
+
+
+def governed_read(
+    requester: Requester, purpose: str, request: DataRequest, *, export: bool = False
+) -> Release | Refusal:
+    """Decide, read, release and audit one request (``export`` marks a file download)."""
+    decision = decide(requester, purpose, request)
+    target = f"{request.kind}:{purpose}"
+    if isinstance(decision, Refusal):
+        with transaction.atomic():
+            _audit(
+                requester,
+                GOVERNED_REFUSED,
+                target,
+                {
+                    "purpose": purpose,
+                    "kind": request.kind,
+                    "agencies": list(request.agencies) if request.agencies else None,
+                    "reasons": list(decision.reasons),
+                },
+            )
+        return decision
+    engine = open_engine(data_dir())
+    try:
+        released = run_plan(decision, engine, hub_key())
+    finally:
+        close = getattr(engine, "close", None)
+        if callable(close):
+            close()
+    with transaction.atomic():
+        _audit(
+            requester,
+            GOVERNED_EXPORT if export else GOVERNED_READ,
+            target,
+            {**released.audit_details(), "format": "csv" if export else "table"},
+        )
+    return released
+
+
+def governed_aggregate(
+    user: User, purpose: str, request: DataRequest, *, export: bool = False
+) -> Release | Refusal:
+    """Counts for a signed-in user (see ``governed_read``)."""
+    if request.kind != "aggregate":
+        raise ValueError("governed_aggregate needs DataRequest(kind='aggregate')")
+    return governed_read(requester_for_user(user), purpose, request, export=export)
+
+
+def governed_extract(
+    user: User, purpose: str, request: DataRequest, *, export: bool = False
+) -> Release | Refusal:
+    """Pseudonymous rows for a signed-in user with person-level access (see ``governed_read``)."""
+    if request.kind != "extract":
+        raise ValueError("governed_extract needs DataRequest(kind='extract')")
+    return governed_read(requester_for_user(user), purpose, request, export=export)
