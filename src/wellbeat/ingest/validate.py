@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wellbeat.events.schema import (
     AGE_BANDS,
@@ -107,8 +108,21 @@ def _sql_text_list(values: Sequence[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def _checks_sql(agency: str, limit: datetime) -> str:
-    """The query that types every field and computes one reason column per field."""
+def _timestamp_sql(column: str) -> str:
+    """A zoned ISO 8601 string as TIMESTAMPTZ, NULL when it is not one (or has no zone)."""
+    return (
+        f"CASE WHEN regexp_full_match({column}, '{ISO_WITH_ZONE}') "
+        f"THEN try_cast({column} AS TIMESTAMPTZ) END"
+    )
+
+
+def _checks_sql(agency: str, limit: datetime, duplicates: bool) -> str:
+    """The query that finds bad rows: one reason column per field, only rows with a problem.
+
+    ``duplicates`` adds the (costly) window that finds repeated event ids; skipped when the
+    caller already knows every event id is distinct.
+    """
+    first_row = "min(row_number) OVER (PARTITION BY event_id)" if duplicates else "row_number"
     sectors = [s.value for s in Sector]
     kinds = [k.value for k in Kind]
     labels = [s.value for s in Sensitivity]
@@ -119,41 +133,25 @@ def _checks_sql(agency: str, limit: datetime) -> str:
         f"AND list_contains({_sql_text_list(CODE_NAMESPACES)}, split_part(c, ':', 1))"
     )
     return f"""
-WITH raw AS (
+WITH typed AS (
     SELECT
-        row_number,
-        nullif(trim(event_id), '') AS event_id,
-        nullif(trim(agency), '') AS agency,
-        nullif(trim(sector), '') AS sector,
-        nullif(trim(kind), '') AS kind,
-        nullif(trim(occurred_at), '') AS occurred_raw,
-        nullif(trim(reported_at), '') AS reported_raw,
-        nullif(trim(lat), '') AS lat_raw,
-        nullif(trim(lon), '') AS lon_raw,
+        row_number, event_id, agency, sector, kind,
+        occurred_at AS occurred_raw,
+        reported_at AS reported_raw,
+        lat AS lat_raw,
+        lon AS lon_raw,
         coalesce(codes, []) AS codes,
-        list_sort(list_distinct(coalesce(syndromes, []))) AS syndromes,
-        nullif(trim(person_token), '') AS person_token,
-        linkage_code,
-        nullif(trim(age_band), '') AS age_band,
-        nullif(trim(sex), '') AS sex,
-        attributes,
-        list_sort(list_distinct(coalesce(sensitivity, []))) AS sensitivity,
         syndromes AS syndromes_raw,
-        sensitivity AS sensitivity_raw
+        sensitivity AS sensitivity_raw,
+        age_band, sex,
+        {_timestamp_sql("occurred_at")} AS occurred_at,
+        {_timestamp_sql("reported_at")} AS reported_at,
+        try_cast(lat AS DOUBLE) AS lat,
+        try_cast(lon AS DOUBLE) AS lon,
+        {first_row} AS first_row
     FROM batch
 ),
-typed AS (
-    SELECT
-        *,
-        CASE WHEN regexp_full_match(occurred_raw, '{ISO_WITH_ZONE}')
-             THEN try_cast(occurred_raw AS TIMESTAMPTZ) END AS occurred_at,
-        CASE WHEN regexp_full_match(reported_raw, '{ISO_WITH_ZONE}')
-             THEN try_cast(reported_raw AS TIMESTAMPTZ) END AS reported_at,
-        try_cast(lat_raw AS DOUBLE) AS lat,
-        try_cast(lon_raw AS DOUBLE) AS lon,
-        min(row_number) OVER (PARTITION BY event_id) AS first_row
-    FROM raw
-)
+checked AS (
 SELECT
     *,
     CASE WHEN event_id IS NULL THEN 'required: a non-empty event id'
@@ -211,6 +209,8 @@ SELECT
                 lambda s: s IS NULL OR NOT list_contains({_sql_text_list(labels)}, s))
         AS p_sensitivity
 FROM typed
+)
+SELECT * FROM checked WHERE {_bad_row_predicate()}
 """
 
 
@@ -247,14 +247,14 @@ def _problems_sql() -> str:
             parts.append(
                 f"SELECT row_number, {order} AS field_order, '{field}' AS field, "
                 f"coalesce(v, '(null)') AS value, '{reason}' AS reason "
-                f"FROM (SELECT row_number, unnest(p_{field}) AS v FROM checked "
+                f"FROM (SELECT row_number, unnest(p_{field}) AS v FROM bad "
                 f"WHERE len(p_{field}) > 0)"
             )
         else:
             parts.append(
                 f"SELECT row_number, {order} AS field_order, '{field}' AS field, "
                 f"{_RAW_VALUE[field]} AS value, p_{field} AS reason "
-                f"FROM checked WHERE p_{field} IS NOT NULL"
+                f"FROM bad WHERE p_{field} IS NOT NULL"
             )
     union = "\nUNION ALL\n".join(parts)
     return (
@@ -301,6 +301,60 @@ def conform_batch_table(table: pa.Table, source: str) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=BATCH_SCHEMA.remove_metadata())
 
 
+_TEXT_COLUMNS = (
+    "event_id",
+    "agency",
+    "sector",
+    "kind",
+    "occurred_at",
+    "reported_at",
+    "lat",
+    "lon",
+    "person_token",
+    "age_band",
+    "sex",
+)
+_LIST_COLUMNS = ("codes", "syndromes", "sensitivity")
+
+
+def _clean_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trim surrounding whitespace; an empty string is a missing value."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _typed(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, column: str, target: pa.DataType, sql: str
+) -> pa.ChunkedArray:
+    """Cast a text column with Arrow (fast) or, if any value fails, row by row with DuckDB
+    (values that fail become NULL; their rows are quarantined by the checks)."""
+    try:
+        return batch.column(column).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        typed = con.sql(f"SELECT {sql} AS v FROM batch").to_arrow_table().column("v")
+        return typed.cast(target)
+
+
+def _label_set(con: duckdb.DuckDBPyConnection, batch: pa.Table, column: str) -> pa.ChunkedArray:
+    """A list column as sorted, distinct labels (a set), so each label counts once per event.
+
+    Prepared batches already hold sorted sets; that is checked with Arrow and only a column
+    that needs it is rewritten (by DuckDB).
+    """
+    lists = batch.column(column).combine_chunks()
+    values = lists.flatten()
+    if len(values) > 1:
+        parents = pc.list_parent_indices(lists)
+        same_row = pc.equal(parents[:-1], parents[1:])
+        ascending = pc.less(values[:-1], values[1:])
+        if not pc.any(pc.and_(same_row, pc.invert(ascending))).as_py():
+            return batch.column(column)
+    else:
+        return batch.column(column)
+    sql = f"SELECT list_sort(list_distinct({column})) AS v FROM batch"
+    return con.sql(sql).to_arrow_table().column("v")
+
+
 def validate_rows(
     table: pa.Table,
     *,
@@ -313,29 +367,51 @@ def validate_rows(
 
     ``agency`` is batch.json's agency; every row must carry it. ``now`` (default: the clock)
     bounds occurred_at/reported_at from above, with ``future_tolerance`` for clock skew.
+    The checks run in one DuckDB query that returns only the bad rows; the good rows are then
+    typed and selected with Arrow, so a clean batch costs little more than a scan.
     """
     batch = conform_batch_table(table, "events")
+    for name in _TEXT_COLUMNS:
+        batch = batch.set_column(
+            batch.schema.get_field_index(name), name, _clean_text(batch.column(name))
+        )
+    empty = pa.scalar([], pa.list_(pa.string()))
+    for name in _LIST_COLUMNS:
+        column = batch.column(name)
+        batch = batch.set_column(
+            batch.schema.get_field_index(name), name, pc.if_else(pc.is_null(column), empty, column)
+        )
+    ids = batch.column("event_id")
+    duplicates = pc.count_distinct(ids).as_py() < len(ids) - ids.null_count
     clock = (now or datetime.now(UTC)).astimezone(UTC)
     con = connection or duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.register("batch", batch)
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE checked AS "
-            + _checks_sql(agency, clock + future_tolerance),
+            "CREATE OR REPLACE TEMP TABLE bad AS "
+            + _checks_sql(agency, clock + future_tolerance, duplicates),
             {"syndromes": list(SYNDROMES)},
         )
-        bad = _bad_row_predicate()
-        valid = con.sql(
-            f"SELECT {', '.join(VALIDATED_SCHEMA.names)} FROM checked "
-            f"WHERE NOT ({bad}) ORDER BY row_number"
-        ).to_arrow_table()
         problems = con.sql(_problems_sql()).to_arrow_table()
+        utc = pa.timestamp("us", tz="UTC")
+        typed = {
+            "occurred_at": _typed(con, batch, "occurred_at", utc, _timestamp_sql("occurred_at")),
+            "reported_at": _typed(con, batch, "reported_at", utc, _timestamp_sql("reported_at")),
+            "lat": _typed(con, batch, "lat", pa.float64(), "try_cast(lat AS DOUBLE)"),
+            "lon": _typed(con, batch, "lon", pa.float64(), "try_cast(lon AS DOUBLE)"),
+            "syndromes": _label_set(con, batch, "syndromes"),
+            "sensitivity": _label_set(con, batch, "sensitivity"),
+        }
     finally:
-        con.execute("DROP TABLE IF EXISTS checked")
+        con.execute("DROP TABLE IF EXISTS bad")
         con.unregister("batch")
         if connection is None:
             con.close()
+    bad_rows = pc.unique(problems.column("row_number"))
+    good = pc.invert(pc.is_in(batch.column("row_number"), value_set=bad_rows))
+    columns = [typed.get(f.name, batch.column(f.name)) for f in VALIDATED_SCHEMA]
+    valid = pa.Table.from_arrays(columns, names=VALIDATED_SCHEMA.names).filter(good)
     return Validation(
         rows_in=batch.num_rows,
         valid=valid.cast(VALIDATED_SCHEMA),
