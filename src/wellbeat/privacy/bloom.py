@@ -64,6 +64,7 @@ BLOOM_PARAMETERS: Final[dict[str, Any]] = {
 """Everything needed to reproduce or compare encodings; recorded in each batch's metadata."""
 
 _SEP: Final = "\x1f"
+_BLOCK_ROWS: Final = 512
 _MASK64: Final = (1 << 64) - 1
 
 
@@ -218,36 +219,38 @@ def candidate_pairs(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Pairs (i, j) with Dice(a[i], b[j]) >= ``threshold`` and their scores, best first.
 
-    Filters of ``b`` are sorted by popcount and each group of ``a`` filters with one popcount
-    is compared only with the window of ``b`` that the popcount bound allows.
+    Both sides are sorted by popcount; each block of ``a`` is compared only with the window of
+    ``b`` whose popcounts the bound (``popcount_bound``) allows for the block's extremes.
     """
     _check_threshold(threshold)
     ma, mb = filter_matrix(a), filter_matrix(b)
     pa_, pb_ = popcount(ma), popcount(mb)
     order_b = np.argsort(pb_, kind="stable")
+    order_b = order_b[pb_[order_b] > 0]
     sorted_pb = pb_[order_b]
+    bits_b = np.unpackbits(mb[order_b], axis=1).astype(np.float32)
+    order_a = np.argsort(pa_, kind="stable")
+    order_a = order_a[pa_[order_a] > 0]
     rows: list[npt.NDArray[np.int64]] = []
     cols: list[npt.NDArray[np.int64]] = []
     scores: list[npt.NDArray[np.float64]] = []
-    for count in np.unique(pa_):
-        if count == 0:
-            continue
-        lo = math.floor(count * threshold / (2.0 - threshold) - 1e-9)
-        hi = math.ceil(count * (2.0 - threshold) / threshold + 1e-9)
+    for block in _chunks(order_a, _BLOCK_ROWS):
+        # Rows of ``a`` in popcount order, so one window of ``b`` serves the whole block.
+        low_count, high_count = int(pa_[block[0]]), int(pa_[block[-1]])
+        lo = math.floor(low_count * threshold / (2.0 - threshold) - 1e-9)
+        hi = math.ceil(high_count * (2.0 - threshold) / threshold + 1e-9)
         start = int(np.searchsorted(sorted_pb, lo, side="left"))
         stop = int(np.searchsorted(sorted_pb, hi, side="right"))
-        window = order_b[start:stop]
-        window = window[pb_[window] > 0]
-        if window.size == 0:
+        if start == stop:
             continue
-        group = np.flatnonzero(pa_ == count)
-        for chunk in _chunks(group, max(1, 4_000_000 // max(window.size, 1))):
-            common = _common_bits(ma[chunk], mb[window])
-            score = 2.0 * common / (count + pb_[window][None, :])
-            hit_r, hit_c = np.nonzero(score >= threshold)
-            rows.append(chunk[hit_r].astype(np.int64))
-            cols.append(window[hit_c].astype(np.int64))
-            scores.append(score[hit_r, hit_c].astype(np.float64))
+        bits_a = np.unpackbits(ma[block], axis=1).astype(np.float32)
+        common = bits_a @ bits_b[start:stop].T
+        total = pa_[block][:, None] + sorted_pb[start:stop][None, :]
+        score = 2.0 * common / total
+        hit_r, hit_c = np.nonzero(score >= threshold)
+        rows.append(block[hit_r].astype(np.int64))
+        cols.append(order_b[start:stop][hit_c].astype(np.int64))
+        scores.append(score[hit_r, hit_c].astype(np.float64))
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0, dtype=np.float64)

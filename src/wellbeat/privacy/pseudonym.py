@@ -23,7 +23,6 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from wellbeat.privacy.keys import PURPOSE_PSEUDONYM, derive_key
 
@@ -300,47 +299,41 @@ def rekey_many(
     Each distinct token is hashed once (a person appears in many events), with the HMAC pads
     precomputed (RFC 2104), so a million tokens take about a second.
     """
-    arrow_in = isinstance(tokens, pa.Array | pa.ChunkedArray)
-    column: pa.Array | pa.ChunkedArray
     if isinstance(tokens, pa.Array | pa.ChunkedArray):
-        column = tokens
-    else:
-        column = pa.array(list(tokens), type=pa.string())
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if column.type != pa.string():
-        column = column.cast(pa.string())
-    encoded = pc.dictionary_encode(column)
-    distinct = encoded.dictionary.to_pylist()
-    rekeyed = pa.array(_rekey_distinct(distinct, recipient_key), type=pa.string())
-    result = pc.take(rekeyed, encoded.indices)
-    if arrow_in:
-        return result
-    return np.array(result.to_pylist(), dtype=object)
+        return pa.array(_rekey_values(tokens.to_pylist(), recipient_key), type=pa.string())
+    return np.array(_rekey_values(list(tokens), recipient_key), dtype=object)
 
 
-def _rekey_distinct(tokens: list[str], recipient_key: bytes) -> list[str]:
+def _rekey_values(tokens: list[str | None], recipient_key: bytes) -> list[str | None]:
+    """HMAC-SHA256 with the pads precomputed once (RFC 2104), memoised per distinct token."""
     block = hashlib.sha256().block_size
     key = hashlib.sha256(recipient_key).digest() if len(recipient_key) > block else recipient_key
     key = key.ljust(block, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-    out: list[str] = []
+    memo: dict[str, str] = {}
+    out: list[str | None] = []
     append = out.append
     for position, token in enumerate(tokens):
-        if not token.startswith(PERSON_TOKEN_PREFIX):
-            _check_token(token, position)
-        h = inner.copy()
-        h.update(token.encode())
-        o = outer.copy()
-        o.update(h.digest())
-        append(RECIPIENT_TOKEN_PREFIX + o.hexdigest())
+        if token is None:
+            append(None)
+            continue
+        done = memo.get(token)
+        if done is None:
+            if not isinstance(token, str) or not token.startswith(PERSON_TOKEN_PREFIX):
+                _check_token(token, position)
+            h = inner.copy()
+            h.update(token.encode())
+            o = outer.copy()
+            o.update(h.digest())
+            done = memo[token] = RECIPIENT_TOKEN_PREFIX + o.hexdigest()
+        append(done)
     return out
 
 
 def _check_token(token: str, position: int | None = None) -> None:
     if not isinstance(token, str) or not token.startswith(PERSON_TOKEN_PREFIX):
-        where = "" if position is None else f" (distinct value {position})"
+        where = "" if position is None else f" (position {position})"
         raise ValueError(
             f"rekey: {str(token)[:12]!r}{where} is not a source person token; "
             f"expected a string starting with {PERSON_TOKEN_PREFIX!r} from person_token()"
