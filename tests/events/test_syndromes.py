@@ -165,6 +165,14 @@ CASES: list[tuple[list[str], str | None, list[str], str]] = [
     ([], "drug screen for work", [], "drug screen is not a drug term"),
     ([], "medication refill", [], "refill request"),
     ([], "poison ivy rash", [], "poison ivy"),
+    ([], "eye pain OD", [], "OD as the right eye (oculus dexter)"),
+    ([], "took 2 tylenol for headache", [], "a normal dose is not an overdose"),
+    (
+        [],
+        "suicidal, took 20 tylenol",
+        [OD, "self_harm", "suicidal_ideation"],
+        "a handful of pills while suicidal",
+    ),
     # Misspellings.
     ([], "heroine overdoes", HEROIN, "heroine, overdoes"),
     ([], "herion OD", HEROIN, "herion"),
