@@ -1,0 +1,1 @@
+"""Tests for wellbeat.events: code sets and the syndrome classifier."""
