@@ -21,7 +21,7 @@ import pytest
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wellbeat.web.settings")
 # pytest-django sets Django up in its pytest_configure only when the settings are already
 # loaded; touching them here makes that work without --ds (the ini option also works).
-from django.conf import settings as _django_settings  # noqa: E402
+from django.conf import settings as _django_settings
 
 _django_settings.INSTALLED_APPS  # noqa: B018
 

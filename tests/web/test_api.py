@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-
 from tests.web.api_support import tar_of, write_batch, zip_of
+
 from wellbeat.web.accounts import actions
 from wellbeat.web.accounts.models import ApiToken
 from wellbeat.web.accounts.tokens import hash_token

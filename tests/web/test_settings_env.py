@@ -65,7 +65,10 @@ def test_database_urls() -> None:
 def _import_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WELLBEAT_")}
     clean.update(env)
-    code = "import wellbeat.web.settings as s; print(s.DATA_DIR); print(s.DATABASES['default']['ENGINE'])"
+    code = (
+        "import wellbeat.web.settings as s; print(s.DATA_DIR); "
+        "print(s.DATABASES['default']['ENGINE'])"
+    )
     return subprocess.run(
         [sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60
     )

@@ -88,10 +88,10 @@ def _application() -> Any:
 try:
     from gunicorn.app.base import BaseApplication
 except ImportError:  # pragma: no cover - gunicorn is a declared dependency
-    BaseApplication = object  # type: ignore[assignment,misc]
+    BaseApplication = object
 
 
-class HubServer(BaseApplication):  # type: ignore[misc]
+class HubServer(BaseApplication):
     """gunicorn started in-process with the hub's WSGI application."""
 
     def __init__(self, options: dict[str, Any]) -> None:

@@ -61,7 +61,7 @@ class RolesForm(forms.Form):
     def __init__(self, *args: Any, agency: Agency | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = role_choices_for(agency)
-        self.fields["roles"].choices = [  # type: ignore[attr-defined]
+        self.fields["roles"].choices = [
             (value, f"{label} *" if value in Role.PERSON_LEVEL else label)
             for value, label in choices
         ]
@@ -90,6 +90,6 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args: Any, scopes: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [  # type: ignore[attr-defined]
+        self.fields["scopes"].choices = [
             (name, f"{name}: {text}") for name, text in sorted(scopes.items())
         ]

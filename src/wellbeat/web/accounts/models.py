@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -50,31 +51,47 @@ class Agency(models.Model):
         return self.sector == HUB_SECTOR
 
 
-class Role(models.TextChoices):
-    """What a user may do; a user may hold several roles within their agency."""
+class Role(StrEnum):
+    """What a user may do; a user may hold several roles within their agency.
 
-    ANALYST = "analyst", "Analyst"
-    OFFICER = "officer", "Officer"
-    CLINICIAN = "clinician", "Co-responder clinician"
-    CARE_COORDINATOR = "care_coordinator", "Care coordinator"
-    PROGRAM_MANAGER = "program_manager", "Program manager"
-    AGENCY_ADMIN = "agency_admin", "Agency admin"
-    HUB_ADMIN = "hub_admin", "Hub admin"
-    AUDITOR = "auditor", "Auditor"
+    Members are plain strings (stored in ``User.roles``); ``Role.choices``, ``Role.values``
+    and ``role.label`` work as with Django's TextChoices."""
+
+    ANALYST = "analyst"
+    OFFICER = "officer"
+    CLINICIAN = "clinician"
+    CARE_COORDINATOR = "care_coordinator"
+    PROGRAM_MANAGER = "program_manager"
+    AGENCY_ADMIN = "agency_admin"
+    HUB_ADMIN = "hub_admin"
+    AUDITOR = "auditor"
 
     PERSON_LEVEL: ClassVar[frozenset[str]]
+    choices: ClassVar[list[tuple[str, str]]]
+    values: ClassVar[list[str]]
 
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self.value]
+
+
+ROLE_LABELS: dict[str, str] = {
+    Role.ANALYST: "Analyst",
+    Role.OFFICER: "Officer",
+    Role.CLINICIAN: "Co-responder clinician",
+    Role.CARE_COORDINATOR: "Care coordinator",
+    Role.PROGRAM_MANAGER: "Program manager",
+    Role.AGENCY_ADMIN: "Agency admin",
+    Role.HUB_ADMIN: "Hub admin",
+    Role.AUDITOR: "Auditor",
+}
+Role.choices = [(role.value, ROLE_LABELS[role.value]) for role in Role]
+Role.values = [role.value for role in Role]
 
 # Roles that may see person-level data (pseudonymous rows, care records, audit details naming
 # persons). CJIS Security Policy 5.6.2.2 requires multi-factor authentication for them.
 Role.PERSON_LEVEL = frozenset(
-    {
-        Role.ANALYST.value,
-        Role.OFFICER.value,
-        Role.CLINICIAN.value,
-        Role.CARE_COORDINATOR.value,
-        Role.AUDITOR.value,
-    }
+    {Role.ANALYST, Role.OFFICER, Role.CLINICIAN, Role.CARE_COORDINATOR, Role.AUDITOR}
 )
 
 HUB_ONLY_ROLES = frozenset({Role.HUB_ADMIN.value})
@@ -107,7 +124,7 @@ class User(AbstractUser):
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager[User]] = UserManager()
 
     class Meta:
         ordering = ["username"]
@@ -121,8 +138,7 @@ class User(AbstractUser):
 
     @property
     def role_labels(self) -> list[str]:
-        labels = dict(Role.choices)
-        return [str(labels.get(r, r)) for r in self.roles or []]
+        return [ROLE_LABELS.get(r, r) for r in self.roles or []]
 
     @property
     def sees_person_level(self) -> bool:
@@ -135,7 +151,7 @@ class User(AbstractUser):
 
     def is_locked(self, now: object = None) -> bool:
         moment = now or timezone.now()
-        return self.locked_until is not None and self.locked_until > moment  # type: ignore[operator]
+        return self.locked_until is not None and self.locked_until > moment
 
     @property
     def agency_code(self) -> str:

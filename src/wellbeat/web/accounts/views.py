@@ -49,7 +49,7 @@ def role_required(
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if roles and not any(user.has_role(r) for r in roles):  # type: ignore[union-attr]
+            if roles and not any(user.has_role(r) for r in roles):
                 raise PermissionDenied(
                     "This page needs one of the roles: "
                     + ", ".join(str(Role(r).label) for r in roles)
@@ -214,7 +214,7 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        actions.do_record_logout(request.user)  # type: ignore[arg-type]
+        actions.do_record_logout(request.user)
     logout(request)
     messages.success(request, "You are signed out.")
     return redirect("accounts:login")
@@ -225,7 +225,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.AGENCY_ADMIN)
 def agency_users(request: HttpRequest) -> HttpResponse:
-    admin: User = request.user  # type: ignore[assignment]
+    admin: User = request.user
     users = User.objects.filter(agency=admin.agency).order_by("username")
     return render(
         request, "wellbeat/accounts/agency_users.html", {"users": users, "agency": admin.agency}
@@ -235,7 +235,7 @@ def agency_users(request: HttpRequest) -> HttpResponse:
 @role_required(Role.AGENCY_ADMIN)
 @require_http_methods(["GET", "POST"])
 def user_create(request: HttpRequest) -> HttpResponse:
-    admin: User = request.user  # type: ignore[assignment]
+    admin: User = request.user
     form = NewUserForm(request.POST or None, agency=admin.agency)
     if request.method == "POST" and form.is_valid():
         assert admin.agency is not None
@@ -261,7 +261,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 @role_required(Role.AGENCY_ADMIN)
 @require_http_methods(["GET", "POST"])
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    admin: User = request.user  # type: ignore[assignment]
+    admin: User = request.user
     target = get_object_or_404(User, pk=user_id)
     if target.agency_id != admin.agency_id:
         raise Http404("No such user in your agency.")
@@ -307,7 +307,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 @role_required(Role.AGENCY_ADMIN)
 @require_http_methods(["GET", "POST"])
 def agency_tokens(request: HttpRequest) -> HttpResponse:
-    admin: User = request.user  # type: ignore[assignment]
+    admin: User = request.user
     form = TokenForm(scopes=SCOPES)
     issued: actions.IssuedToken | None = None
     if request.method == "POST":

@@ -75,7 +75,7 @@ def list_audit(request: HttpRequest, query: Query[AuditQuery]) -> dict[str, Any]
             status=422,
         )
     audit_filter = AuditFilter(query.who, query.agency, query.action, query.since, query.until)
-    user = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     entries = filter_entries(user, audit_filter)
     count = entries.count()
     page = [entry_row(e) for e in entries[query.offset : query.offset + query.limit]]

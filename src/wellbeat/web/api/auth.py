@@ -47,8 +47,8 @@ class AgencyTokenAuth(HttpBearer):
         now = timezone.now()
         if found.last_used_at is None or now - found.last_used_at > timedelta(minutes=1):
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-        request.agency = found.agency  # type: ignore[attr-defined]
-        request.api_token = found  # type: ignore[attr-defined]
+        request.agency = found.agency
+        request.api_token = found
         return found
 
 
@@ -76,5 +76,5 @@ class UserSessionAuth(APIKeyCookie):
                 {"required_roles": list(self.roles), "your_roles": list(user.roles)},
                 status=403,
             )
-        request.agency = user.agency  # type: ignore[attr-defined]
+        request.agency = user.agency
         return user

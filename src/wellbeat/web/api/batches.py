@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import File, Router, Schema
-from ninja.responses import Status
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from wellbeat.web.api.auth import AgencyTokenAuth
 from wellbeat.web.api.errors import ApiError
@@ -194,7 +194,7 @@ def upload_batch(
     201 when committed now, 200 when the same content was ingested before."""
     from wellbeat.ingest import BatchError, ingest_batch
 
-    token = request.auth  # type: ignore[attr-defined]
+    token = request.auth
     agency = token.agency
     data_dir = Path(settings.DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)

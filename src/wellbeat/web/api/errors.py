@@ -85,15 +85,15 @@ def _validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def install_error_handlers(api: NinjaAPI) -> None:
     """Register handlers that turn every exception raised in an endpoint into the error shape."""
 
-    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    def on_api_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
-    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         details = _validation_details(list(exc.errors))
         fields = ", ".join(d["field"] for d in details if d["field"]) or "request"
         return error_response(422, "validation_error", f"invalid input in: {fields}", details)
 
-    def on_authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    def on_authentication(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(
             401,
             "unauthenticated",
@@ -101,16 +101,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
             "or sign in to the hub",
         )
 
-    def on_authorization(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    def on_authorization(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(403, "forbidden", str(exc.message) or "not allowed")
 
-    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(exc.status_code, code_for_status(exc.status_code), str(exc))
 
-    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(404, "not_found", str(exc) or "not found")
 
-    def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_crash(request: HttpRequest, exc: Any) -> HttpResponse:
         logger.exception("API error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; the hub logged the details")
 

@@ -63,7 +63,7 @@ def list_scopes(request: HttpRequest) -> list[dict[str, str]]:
 
 @router.get("", response=list[TokenOut], summary="Your agency's tokens")
 def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
-    user = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     tokens = ApiToken.objects.filter(agency=user.agency).select_related("agency", "created_by")
     return [_token_out(t) for t in tokens]
 
@@ -74,7 +74,7 @@ def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
     summary="Issue a token (the secret is shown only in this response)",
 )
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
-    user = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     try:
         issued = actions.do_create_api_token(user, payload.name, payload.scopes)
     except actions.AccountError as exc:
@@ -84,7 +84,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any
 
 @router.delete("/{prefix}", response=TokenOut, summary="Revoke a token of your agency")
 def revoke_token(request: HttpRequest, prefix: str) -> dict[str, Any]:
-    user = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     token = ApiToken.objects.select_related("agency").filter(prefix=prefix).first()
     if token is None or token.agency_id != user.agency_id:
         # Another agency's token is reported as absent, not as forbidden: no probing.

@@ -28,7 +28,7 @@ def _filter_from(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter | N
 
 @role_required(Role.AUDITOR)
 def audit_viewer(request: HttpRequest) -> HttpResponse:
-    viewer: User = request.user  # type: ignore[assignment]
+    viewer: User = request.user
     form, audit_filter = _filter_from(request)
     page = None
     if audit_filter is not None:
@@ -48,7 +48,7 @@ def audit_viewer(request: HttpRequest) -> HttpResponse:
 @role_required(Role.AUDITOR)
 def audit_export(request: HttpRequest) -> HttpResponse:
     """CSV of the filtered selection; the export itself is audited first."""
-    viewer: User = request.user  # type: ignore[assignment]
+    viewer: User = request.user
     form, audit_filter = _filter_from(request)
     if audit_filter is None:
         return render(

@@ -13,12 +13,8 @@ class HubConfig(AppConfig):
         from wellbeat.web.nav import NavLink, register
 
         register(NavLink("Home", "hub:home", None, order=0))
-        register(NavLink("Audit log", "audit:viewer", frozenset({Role.AUDITOR.value}), 80))
+        register(NavLink("Audit log", "audit:viewer", frozenset({Role.AUDITOR}), 80))
+        register(NavLink("Users", "accounts:agency_users", frozenset({Role.AGENCY_ADMIN}), 90))
         register(
-            NavLink("Users", "accounts:agency_users", frozenset({Role.AGENCY_ADMIN.value}), 90)
-        )
-        register(
-            NavLink(
-                "API tokens", "accounts:agency_tokens", frozenset({Role.AGENCY_ADMIN.value}), 91
-            )
+            NavLink("API tokens", "accounts:agency_tokens", frozenset({Role.AGENCY_ADMIN}), 91)
         )
