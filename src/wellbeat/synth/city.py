@@ -140,6 +140,8 @@ class _ExtractWriter:
                 self._text = self.path.open("wb")
             if table.num_rows:
                 text = table.to_pandas().to_json(orient="records", lines=True, force_ascii=False)
+                # pandas escapes "/" as "\/"; valid JSON, but no agency system writes it so.
+                text = text.replace("\\/", "/")
                 self._text.write((text if text.endswith("\n") else text + "\n").encode())
         self.rows += table.num_rows
 

@@ -116,6 +116,7 @@ class Episodes:
     transported: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     ed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     ed_site: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    ed_arrival: np.ndarray = field(default_factory=lambda: np.zeros(0, "datetime64[s]"))
     cardiff: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     crisis_team: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     naloxone_doses: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
@@ -466,7 +467,10 @@ def _plan_hotspot(world: World, rng: np.random.Generator) -> tuple[Hotspot, Epis
 def _plan_frequent_utilizers(world: World, rng: np.random.Generator) -> tuple[np.ndarray, Episodes]:
     """People with many contacts across sectors: crises, overdoses, intoxication, injuries."""
     city = world.city
-    deprived_residents = np.flatnonzero(city.deprivation[world.people.home] >= 0.6)
+    age = (np.datetime64(world.start, "D") - world.people.dob).astype(int) / 365.25
+    deprived_residents = np.flatnonzero(
+        (city.deprivation[world.people.home] >= 0.6) & (age >= 18) & (age < 65)
+    )
     utilizers = np.sort(
         rng.choice(deprived_residents, world.scale.frequent_utilizers, replace=False)
     ).astype(np.int64)
@@ -580,6 +584,9 @@ def _assign_paths(world: World, ep: Episodes, rng: np.random.Generator) -> None:
     ep.transported = ep.ems & ~fatal & (u[4] < _scenario_column("p_transport")[s])
     p_walk_in = np.where(hotspot, 0.8, _scenario_column("p_walk_in")[s])
     ep.ed = ep.transported | (~ep.ems & ~fatal & (u[5] < p_walk_in))
+    # By ambulance within the hour; on foot or by car, hours later.
+    delay = np.where(ep.transported, rng.uniform(20, 70, n), rng.uniform(60, 600, n)) * 60
+    ep.ed_arrival = valid_local(ep.time + delay.astype(np.int64).astype("timedelta64[s]"))
     west = ep.lon < CENTER_LON
     ep.ed_site = np.where(west == (u[6] < 0.8), SMH, CGH).astype(np.int8)
     ep.cardiff = ep.ed & (ep.ed_site == SMH) & (s == SCENARIO_INDEX["assault"]) & (u[7] < 0.85)

@@ -185,9 +185,9 @@ def build_city_map(rng: np.random.Generator) -> CityMap:
     """Lay out the neighbourhoods, beats and districts of the city from ``rng``."""
     width = GRID_COLUMNS * CELL_KM[0]
     height = GRID_ROWS * CELL_KM[1]
-    columns, rows = np.meshgrid(np.arange(GRID_COLUMNS), np.arange(GRID_ROWS))
-    columns = columns.ravel()
-    rows = rows.ravel()
+    column_grid, row_grid = np.meshgrid(np.arange(GRID_COLUMNS), np.arange(GRID_ROWS))
+    columns = column_grid.ravel()
+    rows = row_grid.ravel()
     n = len(columns)
     jitter = rng.uniform(-0.32, 0.32, (n, 2))
     x = (columns + 0.5 + jitter[:, 0]) * CELL_KM[0] - width / 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +21,7 @@ from wellbeat.synth.episodes import Episodes, World, valid_local
 from wellbeat.synth.geography import TIMEZONE
 from wellbeat.synth.population import IdentityNoise, ObservedIdentity, People, observe_identity
 
-Column = pa.Array | np.ndarray
+Column: TypeAlias = pa.Array | pa.ChunkedArray | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,15 @@ def code_map(values: np.ndarray, mapping: Mapping[str, str]) -> np.ndarray:
     return result.astype(str)
 
 
+def positions_in(values: np.ndarray, vocabulary: Sequence[str]) -> np.ndarray:
+    """Index of each value in ``vocabulary``; ``len(vocabulary)`` for values not in it."""
+    words = np.asarray(vocabulary)
+    order = np.argsort(words)
+    found = np.searchsorted(words, values, sorter=order).clip(0, len(words) - 1)
+    index = order[found]
+    return np.where(words[index] == values, index, len(words))
+
+
 def pick(
     options: Sequence[Sequence[str]], which: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -250,7 +260,7 @@ def _as_text(values: Column) -> pa.Array:
 def _as_arrow(values: Column) -> pa.Array:
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return values
-    array = np.asarray(values)
+    array: np.ndarray = np.asarray(values)
     if array.dtype.kind == "U":
         return pa.array(array.astype(object), pa.string())
     return pa.array(array)
