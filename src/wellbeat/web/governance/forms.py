@@ -52,10 +52,6 @@ EXTRACT_FIELD_CHOICES = [
 ]
 
 
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
-
-
 class AgreementDraftForm(forms.Form):
     """Everything an agreement says; blank scope boxes mean "any"."""
 

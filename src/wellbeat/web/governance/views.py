@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from wellbeat.governance import Refusal
 from wellbeat.governance.agreements import PURPOSES
-from wellbeat.web.accounts.models import Role, User
+from wellbeat.web.accounts.models import HUB_SECTOR, Agency, Role, User
 from wellbeat.web.governance import actions, service
 from wellbeat.web.governance.forms import (
     AgreementDraftForm,
@@ -24,7 +24,7 @@ from wellbeat.web.governance.forms import (
     GovernedQueryForm,
     ReasonForm,
 )
-from wellbeat.web.governance.models import Agreement, AgreementSide, Consent, visible_agreements
+from wellbeat.web.governance.models import AgreementSide, Consent, visible_agreements
 
 
 def _user(request: HttpRequest) -> User:
@@ -229,15 +229,8 @@ def consent_revoke(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _query_choices(user: User) -> tuple[list[str], list[str]]:
-    providers = sorted(
-        {user.agency.code if user.agency else ""}
-        | set(
-            Agreement.objects.filter(recipient_id=user.agency_id).values_list(
-                "provider__code", flat=True
-            )
-        )
-        - {""}
-    )
+    """Every agency (a refusal then says what is missing) and the hub's area layers."""
+    providers = sorted(Agency.objects.exclude(sector=HUB_SECTOR).values_list("code", flat=True))
     return providers, list(service.layer_order().layers)
 
 
