@@ -1,6 +1,6 @@
 """Benchmark: classify_many on 1,000,000 realistic ED/EMS/CAD rows.
 
-Run: ``python tests/events/bench_classify_many.py [rows]``. Not part of the test suite (timings
+Run: ``python bench/classify.py [rows]``. Not part of the test suite (timings
 on a shared machine are not pass/fail); it prints rows/s and the ratio to a plain per-row
 ``classify`` loop over the first 20,000 rows, measured in the same run.
 """
