@@ -57,6 +57,7 @@ def record(
     if len(target) > 300:
         raise ValueError(f"audit target is {len(target)} characters; at most 300 allowed")
     clean_details = canonical_details(details)
+    target = target.replace("\x00", "\ufffd")
     actor_username = actor.get_username() if actor is not None else actor_label
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(

@@ -18,14 +18,25 @@ GENESIS_HASH = "0" * 64
 
 
 def canonical_details(details: dict[str, Any] | None) -> dict[str, Any]:
-    """Details as they will read back from the database (JSON round trip, sorted keys)."""
+    """Details as they will read back from the database (JSON round trip, sorted keys).
+    NUL characters become U+FFFD: PostgreSQL's jsonb cannot store them."""
     if details is None:
         return {}
     if not isinstance(details, dict):
         raise TypeError(f"audit details: expected a dict, got {type(details).__name__}")
     text = json.dumps(details, default=str, sort_keys=True, allow_nan=False)
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = _without_nul(json.loads(text))
     return loaded
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def entry_digest(
