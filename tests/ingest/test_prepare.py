@@ -131,6 +131,22 @@ def test_iso_8601_timestamps_with_and_without_offsets(raw: str, expected: str) -
     assert parsed.is_valid().to_pylist() == [raw != "yesterday", False]
 
 
+def test_a_reported_date_without_time_is_the_end_of_that_local_day() -> None:
+    values = pa.array(["2024-06-01", "2024-11-03", "2024-06-01 09:30"])
+    text, _ = parse_timestamps(values, None, "America/Chicago", end_of_day=True)
+    # A record entered on 1 June existed by 23:59:59 that day (CDT, UTC-5); on 3 November
+    # the day ends in CST (UTC-6). A value with a time keeps it.
+    assert text.to_pylist() == [
+        "2024-06-02T04:59:59Z",
+        "2024-11-04T05:59:59Z",
+        "2024-06-01T14:30:00Z",
+    ]
+    explicit, _ = parse_timestamps(
+        pa.array(["06/01/2024"]), "%m/%d/%Y", "America/Chicago", end_of_day=True
+    )
+    assert explicit.to_pylist() == ["2024-06-02T04:59:59Z"]
+
+
 def test_identifiers_and_unnamed_columns_never_reach_the_batch(tmp_path: Path) -> None:
     batch = prepare_text(tmp_path, EXTRACT, PROFILE)
     values = json.dumps(batch.table.drop_columns(["linkage_code"]).to_pylist())

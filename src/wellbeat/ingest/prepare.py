@@ -258,19 +258,33 @@ ISO_TIMESTAMP_FORMATS = (
 ISO_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
+_TIME_DIRECTIVES = ("%H", "%I", "%T", "%R", "%X", "%c", "%s")
+_LAST_SECOND_OF_DAY = pa.scalar(86_399_000_000, pa.duration("us"))
+
+
 def _is_aware(fmt: str) -> bool:
     return "%z" in fmt or "%Z" in fmt
 
 
+def _is_date_only(fmt: str) -> bool:
+    return not any(directive in fmt for directive in _TIME_DIRECTIVES)
+
+
 def _parse_instants(
-    values: pa.Array, formats: Sequence[str], timezone: str | None, pandas_format: str
+    values: pa.Array,
+    formats: Sequence[str],
+    timezone: str | None,
+    pandas_format: str,
+    *,
+    end_of_day: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Microseconds since the epoch and a parsed mask, trying ``formats`` then pandas.
 
     Arrow's strptime (C++) takes the bulk; pandas (``pandas_format``, which accepts ``%f`` and
     loose ISO 8601) only sees what Arrow could not read. With a ``timezone``, naive values are
     local times there (ambiguous -> first occurrence, skipped -> moved forward) and the result
-    is UTC; without one, values stay naive (calendar dates).
+    is UTC; without one, values stay naive (calendar dates). With ``end_of_day``, a value read
+    by a date-only format stands for the last second of that local day.
     """
     n = len(values)
     micros = np.zeros(n, dtype=np.int64)
@@ -284,6 +298,8 @@ def _parse_instants(
             parsed = pc.strptime(values.take(todo), format=fmt, unit="us", error_is_null=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue  # a directive Arrow lacks: pandas handles it below
+        if end_of_day and _is_date_only(fmt):
+            parsed = pc.add(parsed, _LAST_SECOND_OF_DAY)
         if timezone is not None and not _is_aware(fmt):
             parsed = pc.assume_timezone(
                 parsed, timezone, ambiguous="earliest", nonexistent="latest"
@@ -294,14 +310,16 @@ def _parse_instants(
         ok[todo[good]] = True
     todo = np.flatnonzero(present & ~ok)
     if len(todo):
-        rest, rest_ok = _parse_with_pandas(values.take(todo), pandas_format, timezone)
+        rest, rest_ok = _parse_with_pandas(
+            values.take(todo), pandas_format, timezone, end_of_day=end_of_day
+        )
         micros[todo[rest_ok]] = rest[rest_ok]
         ok[todo[rest_ok]] = True
     return micros, ok
 
 
 def _parse_with_pandas(
-    values: pa.Array, fmt: str, timezone: str | None
+    values: pa.Array, fmt: str, timezone: str | None, *, end_of_day: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
     if fmt == "ISO8601":
@@ -316,6 +334,8 @@ def _parse_with_pandas(
         ).dt.as_unit("us")
     if (~aware_mask).any():
         local = pd.to_datetime(text[~aware_mask], format=fmt, errors="coerce").dt.as_unit("us")
+        if end_of_day and fmt != "ISO8601" and _is_date_only(fmt):
+            local = local + pd.Timedelta(seconds=86_399)
         if timezone is not None:
             local = local.dt.tz_localize(
                 timezone,
@@ -331,19 +351,29 @@ def _parse_with_pandas(
 
 
 def parse_timestamps(
-    values: pa.Array, fmt: str | None, timezone: str, *, typed: bool = False
+    values: pa.Array,
+    fmt: str | None,
+    timezone: str,
+    *,
+    typed: bool = False,
+    end_of_day: bool = False,
 ) -> tuple[pa.Array, pa.Array]:
     """Timestamps as UTC ISO 8601 text (``2024-03-01T14:05:00Z``) plus the parsed UTC values.
 
     ``fmt`` is a strptime format (default ISO 8601). Values with an offset are converted;
     naive local values are placed in ``timezone`` (an ambiguous hour at the end of daylight
     saving reads as its first occurrence, a skipped hour moves forward) and converted to UTC.
-    A value that does not parse is returned as its raw text and null in the parsed values.
+    With ``end_of_day`` a date without a time is the last second of that local day (used for
+    ``reported_at``: a record entered "on 3 May" existed by the end of 3 May, not before an
+    event of 3 May at 14:00). A value that does not parse is returned as its raw text and
+    null in the parsed values.
     """
     if typed or fmt is None:
-        micros, ok = _parse_instants(values, ISO_TIMESTAMP_FORMATS, timezone, "ISO8601")
+        formats: Sequence[str] = ISO_TIMESTAMP_FORMATS
+        pandas_format = "ISO8601"
     else:
-        micros, ok = _parse_instants(values, (fmt,), timezone, fmt)
+        formats, pandas_format = (fmt,), fmt
+    micros, ok = _parse_instants(values, formats, timezone, pandas_format, end_of_day=end_of_day)
     stamps = pa.array(micros, pa.int64(), mask=~ok).cast(UTC_STAMP)
     return _utc_text(stamps, values), stamps
 
@@ -489,7 +519,11 @@ def map_rows(
         mapping = fields[name]
         raw = apply_map(column(mapping), mapping.map)
         out[name], parsed[name] = parse_timestamps(
-            raw, mapping.format, profile.timezone, typed=mapping.column in temporal
+            raw,
+            mapping.format,
+            profile.timezone,
+            typed=mapping.column in temporal,
+            end_of_day=name == "reported_at",
         )
     for name in ("lat", "lon"):
         out[name] = apply_map(column(fields[name]), fields[name].map) if name in fields else null
