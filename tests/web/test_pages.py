@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-
 from tests.web.api_support import write_batch
+
 from wellbeat.web.audit import actions as audit
 from wellbeat.web.audit.models import AuditEntry
 
@@ -32,6 +32,8 @@ def test_home_shows_sources_rows_and_quarantine(
     assert (mpd.batches, mpd.rows_in, mpd.committed, mpd.quarantined) == (1, 8, 5, 3)
     assert status.committed == 9 and status.quarantined == 3
     assert mpd.newest_event_at is not None and mpd.freshness_hours is not None
+    assert mpd.latency_p50_hours == pytest.approx(7 / 60)  # reported 7 minutes after
+    assert "0.1 h / 0.1 h" in html
     assert 'id="stat-quarantined">3<' in html
     assert "37.5%" in html
 

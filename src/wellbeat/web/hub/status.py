@@ -1,7 +1,7 @@
 """The hub's state for the home page, from the lake's aggregate bookkeeping only.
 
-This is the one module of the web app outside governance that touches ``wellbeat.lake``, and
-it reads batch manifests and statistics (counts, times), never an event row.
+This is the one module of the web app outside governance that touches ``wellbeat.lake``: it
+reads ``lake_stats`` and batch manifests (counts, times, latency percentiles), never an event.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wellbeat.lake.store import LakeError, list_batches
+import duckdb
+
+from wellbeat.lake.store import LakeError, lake_stats, list_batches
 
 
 @dataclass
@@ -62,37 +64,50 @@ def _parse_time(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600
+
+
 def hub_status(data_dir: Path) -> HubStatus:
-    """Per-source totals and times from the committed batches' manifests."""
+    """Per-source totals, freshness and reporting latency from ``wellbeat.lake`` statistics."""
     try:
+        stats = lake_stats(data_dir)
         manifests = list_batches(data_dir)
-    except (LakeError, OSError) as exc:
+    except (LakeError, OSError, duckdb.Error) as exc:
         return HubStatus([], 0, 0, 0, error=f"The lake could not be read: {exc}")
-    sources: dict[str, SourceStatus] = {}
-    last: tuple[datetime, str] | None = None
+    sectors: dict[str, list[str]] = {}
+    last_batch: dict[str, tuple[str, str]] = {}
     for manifest in manifests:
-        source = sources.setdefault(manifest.agency, SourceStatus(agency=manifest.agency))
-        if manifest.sector and manifest.sector not in source.sectors:
-            source.sectors.append(manifest.sector)
-        source.batches += 1
-        source.rows_in += manifest.rows_in
-        source.committed += manifest.committed
-        source.quarantined += manifest.quarantined
-        ingested = _parse_time(manifest.ingested_at)
-        if ingested and (source.last_ingested_at is None or ingested > source.last_ingested_at):
-            source.last_ingested_at = ingested
-            source.last_batch_id = manifest.batch_id
-        newest = _parse_time(manifest.occurred_max)
-        if newest and (source.newest_event_at is None or newest > source.newest_event_at):
-            source.newest_event_at = newest
-        if ingested and (last is None or ingested > last[0]):
-            last = (ingested, manifest.batch_id)
-    ordered = sorted(sources.values(), key=lambda s: s.agency)
+        known = sectors.setdefault(manifest.agency, [])
+        if manifest.sector and manifest.sector not in known:
+            known.append(manifest.sector)
+        previous = last_batch.get(manifest.agency)
+        if previous is None or manifest.ingested_at > previous[0]:
+            last_batch[manifest.agency] = (manifest.ingested_at, manifest.batch_id)
+    sources = [
+        SourceStatus(
+            agency=agency.agency,
+            sectors=sectors.get(agency.agency, []),
+            batches=agency.batches,
+            rows_in=agency.rows_in,
+            committed=agency.committed,
+            quarantined=agency.quarantined,
+            last_batch_id=last_batch.get(agency.agency, ("", ""))[1],
+            last_ingested_at=_parse_time(agency.last_ingested_at),
+            newest_event_at=_parse_time(agency.last_occurred_at),
+            latency_p50_hours=_hours(agency.latency_seconds.get("p50")),
+            latency_p90_hours=_hours(agency.latency_seconds.get("p90")),
+        )
+        for agency in stats.agencies
+    ]
+    newest = max(
+        sources, key=lambda s: s.last_ingested_at or datetime.min.replace(tzinfo=UTC), default=None
+    )
     return HubStatus(
-        sources=ordered,
-        batches=sum(s.batches for s in ordered),
-        committed=sum(s.committed for s in ordered),
-        quarantined=sum(s.quarantined for s in ordered),
-        last_batch_id=last[1] if last else "",
-        last_ingested_at=last[0] if last else None,
+        sources=sources,
+        batches=stats.batches,
+        committed=stats.committed,
+        quarantined=stats.quarantined,
+        last_batch_id=newest.last_batch_id if newest else "",
+        last_ingested_at=newest.last_ingested_at if newest else None,
     )
