@@ -23,8 +23,9 @@ def register(cli: click.Group) -> None:
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(data_dir: Path, args: tuple[str, ...]) -> None:
-    """Run a Django management command for the hub, e.g.
-    `wellbeat manage --data-dir DIR migrate` or `... changepassword alice`."""
+    """Run a Django management command against the hub's settings.
+
+    For example `wellbeat manage --data-dir DIR migrate` or `... changepassword alice`."""
     from django.core.management import execute_from_command_line
 
     from wellbeat.web.bootstrap import setup_django

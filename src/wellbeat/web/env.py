@@ -68,6 +68,19 @@ def env_int(
     return number
 
 
+def env_choice(
+    name: str, default: str, choices: list[str], environ: Mapping[str, str] | None = None
+) -> str:
+    """One of ``choices`` (case-insensitive; returned as spelled in ``choices``)."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    for choice in choices:
+        if value.strip().lower() == choice.lower():
+            return choice
+    raise SettingError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+
+
 def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
     """A comma-separated variable as a list of non-empty, stripped items."""
     value = _raw(name, environ)

@@ -13,6 +13,7 @@ from pathlib import Path
 from wellbeat.web.env import (
     database_from_url,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_path,
@@ -183,5 +184,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("WELLBEAT_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("WELLBEAT_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"]),
+    },
 }
