@@ -78,19 +78,17 @@ def _first_agency(sector: str) -> Agency | None:
     return Agency.objects.filter(sector=sector).order_by("code").first()
 
 
-def _admin_of(agency: Agency) -> User:
+def _admin_of(agency: Agency) -> User | None:
     for user in User.objects.filter(agency=agency, is_active=True).order_by("username"):
         if user.has_role(Role.AGENCY_ADMIN):
             return user
-    raise ValueError(
-        f"demo agreements: agency {agency.code} has no active agency admin to approve them; "
-        "run seed_demo first"
-    )
+    return None
 
 
 def seed_agreements(today: date | None = None) -> list[Agreement]:
     """Create the demo agreements between the first agency of each sector (skipping pairs
-    whose sector has no agency), approved as listed; a second run returns the same ones."""
+    whose sector has no agency), approved by each listed side's agency admin (a side without
+    one has not approved yet); a second run returns the same agreements."""
     start = (today or timezone.localdate()) - timedelta(days=730)
     made: list[Agreement] = []
     for spec in DEMO_AGREEMENTS:
@@ -104,7 +102,12 @@ def seed_agreements(today: date | None = None) -> list[Agreement]:
         if existing is not None:
             made.append(existing)
             continue
-        drafter = _admin_of(provider)
+        drafter = _admin_of(provider) or _admin_of(recipient)
+        if drafter is None:
+            raise ValueError(
+                f"demo agreements: neither {provider.code} nor {recipient.code} has an active "
+                "agency admin to draft them; run seed_demo first"
+            )
         agreement = actions.do_draft_agreement(
             drafter,
             title=spec.title,
@@ -123,7 +126,9 @@ def seed_agreements(today: date | None = None) -> list[Agreement]:
             reason="demo agreement",
         )
         for side in spec.approve:
+            # A side without an admin leaves the agreement waiting for it, as it would be.
             approver = _admin_of(provider if side == "provider" else recipient)
-            agreement = actions.do_approve_agreement(approver, agreement, "demo approval")
+            if approver is not None:
+                agreement = actions.do_approve_agreement(approver, agreement, "demo approval")
         made.append(agreement)
     return made
