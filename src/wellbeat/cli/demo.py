@@ -1,0 +1,132 @@
+"""`wellbeat demo`: the main job, from a synthetic city to a hub with demo logins."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import click
+
+from wellbeat.synth.scales import SCALES
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo)
+
+
+@click.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The hub's data directory (created if missing; a second run reuses what is there).",
+)
+@click.option(
+    "--agencies-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the simulated agencies keep their raw extracts, key and batches "
+    "(default: DATA_DIR-agencies beside the data directory; never inside it).",
+)
+@click.option(
+    "--scale",
+    type=click.Choice(sorted(SCALES)),
+    default="small",
+    show_default=True,
+    help="Size of the synthetic city.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Synthetic city seed.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+@click.option("--no-serve", is_flag=True, help="Stop after loading data and demo logins.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary (implies quiet).")
+def demo(
+    data_dir: Path,
+    agencies_dir: Path | None,
+    scale: str,
+    seed: int,
+    host: str,
+    port: int,
+    no_serve: bool,
+    as_json: bool,
+) -> None:
+    """Synthetic city -> prepare at each agency -> ingest at the hub -> demo agencies, users
+    and agreements -> the hub on http://HOST:PORT with the demo logins printed.
+
+    Demo mode only: the demo users have a known password and their TOTP secrets are printed.
+    """
+    from wellbeat.demo import run_pipeline
+
+    say = (lambda _line: None) if as_json else click.echo
+    started = time.perf_counter()
+    try:
+        pipeline = run_pipeline(
+            data_dir,
+            agencies_dir=agencies_dir,
+            seed=seed,
+            scale=scale,
+            progress=not as_json,
+            say=say,
+        )
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    say(
+        f"Hub lake: {pipeline.rows_in:,} rows in, {pipeline.committed:,} committed, "
+        f"{pipeline.quarantined:,} quarantined (raw extracts stay in {pipeline.agencies_dir})"
+    )
+
+    os.environ["WELLBEAT_DEMO"] = "1"
+    from wellbeat.web.demo import seed_demo
+
+    logins = seed_demo(pipeline.data_dir, pipeline.agencies)  # sets Django up for the data dir
+    from wellbeat.web.governance.demo import seed_agreements
+
+    agreements = seed_agreements()
+    elapsed = time.perf_counter() - started
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "data_dir": str(pipeline.data_dir),
+                    "agencies_dir": str(pipeline.agencies_dir),
+                    "rows_in": pipeline.rows_in,
+                    "committed": pipeline.committed,
+                    "quarantined": pipeline.quarantined,
+                    "batches": [run.batch_id for run in pipeline.runs],
+                    "logins": [
+                        {
+                            "username": login.username,
+                            "password": login.password,
+                            "agency": login.agency,
+                            "roles": list(login.roles),
+                            "totp_secret": login.totp_secret,
+                        }
+                        for login in logins
+                    ],
+                    "agreements": len(agreements),
+                    "seconds": round(elapsed, 1),
+                }
+            )
+        )
+    else:
+        click.echo(f"\n{len(agreements)} demo agreements between the agencies.")
+        click.echo("Demo logins (every password is the same; TOTP codes change every 30 s):")
+        for login in logins:
+            click.echo("  " + login.describe())
+        click.echo("\nTOTP secrets (add one to any authenticator app, or use the codes above):")
+        for login in logins:
+            if login.totp_secret:
+                click.echo(f"  {login.username:<24} {login.totp_secret}")
+        click.echo("Re-run `wellbeat demo --data-dir DIR --no-serve` to print fresh codes.")
+        click.echo(f"Ready in {elapsed:.0f} s.")
+    if no_serve:
+        return
+    from wellbeat.cli.serve import serve
+
+    serve.callback(  # type: ignore[misc]
+        data_dir=pipeline.data_dir, host=host, port=port, workers=None, timeout=120
+    )

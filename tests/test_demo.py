@@ -1,0 +1,66 @@
+"""The main job: `wellbeat demo` from a synthetic city to a hub with demo logins."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wellbeat.demo import default_agencies_dir, run_pipeline
+
+
+def test_pipeline_balances_and_second_run_is_a_no_op(tmp_path: Path) -> None:
+    hub = tmp_path / "hub"
+    first = run_pipeline(hub, scale="tiny", seed=7)
+    assert first.agencies_dir == default_agencies_dir(hub)
+    assert not first.agencies_dir.is_relative_to(hub)
+    assert first.rows_in > 1000
+    assert first.rows_in == first.committed + first.quarantined
+    assert {code for code, _, _ in first.agencies} >= {"MPD", "MFR", "OME"}
+    assert all(not run.already_ingested for run in first.runs)
+    # The hub got its geography and a manifest per batch, and nothing of the agencies' side.
+    assert sorted(p.stem for p in (hub / "areas").glob("*.geojson")) == [
+        "beat",
+        "district",
+        "neighbourhood",
+    ]
+    assert len(list((hub / "lake" / "manifest").glob("*.json"))) == len(first.runs)
+    assert not list(hub.rglob("extract.*")) and not list(hub.rglob("*.key"))
+
+    second = run_pipeline(hub, scale="tiny", seed=7)
+    assert second.reused_city
+    assert all(run.already_ingested for run in second.runs)
+    assert [r.batch_id for r in second.runs] == [r.batch_id for r in first.runs]
+
+
+def test_agencies_dir_inside_the_hub_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="raw identifiers never enter the hub"):
+        run_pipeline(tmp_path / "hub", agencies_dir=tmp_path / "hub" / "src", scale="tiny")
+
+
+def test_demo_command_loads_data_and_prints_logins(tmp_path: Path) -> None:
+    # The demo is the embedded default path (SQLite in the data directory), whatever the suite uses.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WELLBEAT_"))}
+    command = [sys.executable, "-m", "wellbeat", "demo", "--data-dir", str(tmp_path / "hub")]
+    command += ["--scale", "tiny", "--no-serve", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["rows_in"] == summary["committed"] + summary["quarantined"]
+    roles = {role for login in summary["logins"] for role in login["roles"]}
+    assert roles >= {
+        "analyst",
+        "officer",
+        "clinician",
+        "care_coordinator",
+        "program_manager",
+        "agency_admin",
+        "hub_admin",
+        "auditor",
+    }
+    assert summary["agreements"] >= 3
+    assert all(len(login["totp_secret"]) == 32 for login in summary["logins"] if login["totp_secret"])
