@@ -63,4 +63,5 @@ def test_demo_command_loads_data_and_prints_logins(tmp_path: Path) -> None:
         "auditor",
     }
     assert summary["agreements"] >= 3
-    assert all(len(login["totp_secret"]) == 32 for login in summary["logins"] if login["totp_secret"])
+    secrets = [login["totp_secret"] for login in summary["logins"] if login["totp_secret"]]
+    assert secrets and all(len(secret) == 32 for secret in secrets)
