@@ -6,13 +6,15 @@ reads ``lake_stats`` and batch manifests (counts, times, latency percentiles), n
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from wellbeat.lake.store import LakeError, lake_stats, list_batches
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,7 +75,10 @@ def hub_status(data_dir: Path) -> HubStatus:
     try:
         stats = lake_stats(data_dir)
         manifests = list_batches(data_dir)
-    except (LakeError, OSError, duckdb.Error) as exc:
+    except LakeError as exc:
+        return HubStatus([], 0, 0, 0, error=f"The lake could not be read: {exc}")
+    except Exception as exc:  # the engine's own errors (an unreadable file): show, don't crash
+        logger.exception("lake statistics failed for %s", data_dir)
         return HubStatus([], 0, 0, 0, error=f"The lake could not be read: {exc}")
     sectors: dict[str, list[str]] = {}
     last_batch: dict[str, tuple[str, str]] = {}
