@@ -310,10 +310,10 @@ _TEXT_COLUMNS = (
     "reported_at",
     "lat",
     "lon",
-    "person_token",
     "age_band",
     "sex",
 )
+_WHITESPACE = ("' '", "chr(9)", "chr(10)", "chr(13)")
 _LIST_COLUMNS = ("codes", "syndromes", "sensitivity")
 
 
@@ -321,6 +321,32 @@ def _clean_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trim surrounding whitespace; an empty string is a missing value."""
     trimmed = pc.utf8_trim_whitespace(column)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _normalise(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> tuple[pa.Table, bool]:
+    """Trim text, turn empty strings and missing lists into NULL / [], and say whether any
+    event id repeats. One DuckDB pass finds which columns need it, so a clean batch (the usual
+    case) is not copied."""
+    edges = " OR ".join(f"starts_with({{c}}, {w}) OR ends_with({{c}}, {w})" for w in _WHITESPACE)
+    flags = [f"bool_or({c} = '' OR {edges.format(c=c)}) AS {c}" for c in _TEXT_COLUMNS]
+    # Equal hashes are only a hint: the exact duplicate check runs when this says "maybe".
+    sql = (
+        f"SELECT {', '.join(flags)}, count(DISTINCT hash(event_id)) < count(event_id) AS dup "
+        "FROM batch"
+    )
+    (row,) = con.sql(sql).fetchall()  # an aggregate without GROUP BY: exactly one row
+    *dirty, duplicates = row
+    for name, needs in zip(_TEXT_COLUMNS, dirty, strict=True):
+        if needs:
+            index = batch.schema.get_field_index(name)
+            batch = batch.set_column(index, name, _clean_text(batch.column(name)))
+    empty = pa.scalar([], pa.list_(pa.string()))
+    for name in _LIST_COLUMNS:
+        column = batch.column(name)
+        if column.null_count:
+            index = batch.schema.get_field_index(name)
+            batch = batch.set_column(index, name, pc.if_else(pc.is_null(column), empty, column))
+    return batch, bool(duplicates)
 
 
 def _typed(
@@ -371,23 +397,13 @@ def validate_rows(
     typed and selected with Arrow, so a clean batch costs little more than a scan.
     """
     batch = conform_batch_table(table, "events")
-    for name in _TEXT_COLUMNS:
-        batch = batch.set_column(
-            batch.schema.get_field_index(name), name, _clean_text(batch.column(name))
-        )
-    empty = pa.scalar([], pa.list_(pa.string()))
-    for name in _LIST_COLUMNS:
-        column = batch.column(name)
-        batch = batch.set_column(
-            batch.schema.get_field_index(name), name, pc.if_else(pc.is_null(column), empty, column)
-        )
-    ids = batch.column("event_id")
-    duplicates = pc.count_distinct(ids).as_py() < len(ids) - ids.null_count
     clock = (now or datetime.now(UTC)).astimezone(UTC)
     con = connection or duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.register("batch", batch)
     try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("batch", batch)
+        batch, duplicates = _normalise(con, batch)
+        con.register("batch", batch)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE bad AS "
             + _checks_sql(agency, clock + future_tolerance, duplicates),
@@ -408,10 +424,11 @@ def validate_rows(
         con.unregister("batch")
         if connection is None:
             con.close()
-    bad_rows = pc.unique(problems.column("row_number"))
-    good = pc.invert(pc.is_in(batch.column("row_number"), value_set=bad_rows))
     columns = [typed.get(f.name, batch.column(f.name)) for f in VALIDATED_SCHEMA]
-    valid = pa.Table.from_arrays(columns, names=VALIDATED_SCHEMA.names).filter(good)
+    valid = pa.Table.from_arrays(columns, names=VALIDATED_SCHEMA.names)
+    if problems.num_rows:
+        bad_rows = pc.unique(problems.column("row_number"))
+        valid = valid.filter(pc.invert(pc.is_in(batch.column("row_number"), value_set=bad_rows)))
     return Validation(
         rows_in=batch.num_rows,
         valid=valid.cast(VALIDATED_SCHEMA),

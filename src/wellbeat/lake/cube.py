@@ -15,6 +15,10 @@ import pyarrow as pa
 
 from wellbeat.events.schema import area_column
 
+UTC_DAY_NUMBER = "CAST(floor(epoch_us({column}) / 86400000000.0) AS BIGINT)"
+"""Days since 1970-01-01 of a zoned timestamp, in UTC: integer maths, much cheaper than a
+time-zone conversion per row."""
+
 CUBE_DIMENSIONS = ("day", "agency", "sector", "kind", "sensitivity", "syndrome")
 """Non-area dimensions of the cube; the area columns of every layer come first."""
 
@@ -41,8 +45,9 @@ def build_cube(
 ) -> pa.Table:
     """Aggregate lake rows (lake_schema) into the cube for these layers.
 
-    Days are UTC calendar days of ``occurred_at``; ``sensitivity`` is the row's sorted label set,
-    kept as a dimension so label exclusions can be answered from the cube.
+    Days are UTC calendar days of ``occurred_at``; ``sensitivity`` is the row's label set (sorted
+    and distinct, as validation stores it), kept as a dimension so label exclusions can be
+    answered from the cube. ``syndromes`` must likewise be sets.
     """
     areas = [f'"{area_column(layer)}"' for layer in layers]
     keys = ", ".join([*areas, "day", "agency", "sector", "kind", "sensitivity"])
@@ -50,20 +55,29 @@ def build_cube(
     con.execute("SET TimeZone = 'UTC'")
     con.register("cube_source", events)
     try:
+        # One pass over the events groups them by every key including the syndrome set;
+        # the per-syndrome rows then come from unnesting that much smaller table.
         sql = f"""
-        WITH rows AS (
+        WITH days AS (
             SELECT {", ".join([*areas, ""])}
-                   CAST(timezone('UTC', occurred_at) AS DATE) AS day,
+                   {UTC_DAY_NUMBER.format(column="occurred_at")} AS day_number,
                    agency, sector, kind,
-                   list_sort(list_distinct(coalesce(sensitivity, []))) AS sensitivity,
-                   list_distinct(coalesce(syndromes, [])) AS syndromes
+                   coalesce(sensitivity, []) AS sensitivity,
+                   coalesce(syndromes, []) AS syndromes,
+                   count(*) AS n
             FROM cube_source
+            GROUP BY ALL
+        ),
+        pre AS (
+            SELECT * EXCLUDE (day_number),
+                   CAST(DATE '1970-01-01' + CAST(day_number AS INTEGER) AS DATE) AS day
+            FROM days
         )
-        SELECT {keys}, NULL::VARCHAR AS syndrome, count(*) AS count
-        FROM rows GROUP BY {keys}
+        SELECT {keys}, NULL::VARCHAR AS syndrome, sum(n) AS count
+        FROM pre GROUP BY {keys}
         UNION ALL
-        SELECT {keys}, syndrome, count(*) AS count
-        FROM (SELECT *, unnest(syndromes) AS syndrome FROM rows)
+        SELECT {keys}, syndrome, sum(n) AS count
+        FROM (SELECT *, unnest(syndromes) AS syndrome FROM pre)
         GROUP BY {keys}, syndrome
         ORDER BY ALL
         """
