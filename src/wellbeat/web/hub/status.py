@@ -13,7 +13,6 @@ from pathlib import Path
 
 from wellbeat.lake.store import LakeError, lake_stats, list_batches
 
-
 logger = logging.getLogger(__name__)
 
 
