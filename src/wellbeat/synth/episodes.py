@@ -394,7 +394,7 @@ def _plan_spikes(world: World, rng: np.random.Generator) -> tuple[tuple[Spike, .
         start = world.start + timedelta(days=60 + k * segment + int(rng.integers(0, segment - 5)))
         expected = OVERDOSE.daily_rate * world.scale.rate_factor * area_share[list(areas)].sum()
         expected *= days
-        n = max(15, round(6 * expected))
+        n = max(20, round(8 * expected))
         spike = Spike(SPIKE_BASE + k, areas, start, days, n, round(expected, 3))
         spikes.append(spike)
 

@@ -207,6 +207,8 @@ def add_typos(names: np.ndarray, where: np.ndarray, rng: np.random.Generator) ->
     lengths = length[rows]
     position = (rng.random(len(rows)) * (lengths - 1)).astype(np.int64)
     operation = rng.integers(0, 4, len(rows))
+    # A full-width name has no room for a doubled letter: swap two letters instead.
+    operation = np.where((operation == 2) & (lengths >= NAME_WIDTH), 0, operation)
     columns = np.arange(NAME_WIDTH)
 
     swap = rows[operation == 0]
@@ -223,7 +225,6 @@ def add_typos(names: np.ndarray, where: np.ndarray, rng: np.random.Generator) ->
     double = operation == 2
     source = columns[None, :] - (columns[None, :] > position[double, None])
     codes[rows[double]] = np.take_along_axis(codes[rows[double]], source, axis=1)
-    codes[rows[double], NAME_WIDTH - 1] = 0
 
     wrong = operation == 3
     p = position[wrong]
