@@ -201,6 +201,16 @@ fields:
     assert chicago.rows[2]["age_band"] == "30-34"
 
 
+def test_row_numbers_count_records_even_when_text_spans_lines(tmp_path: Path) -> None:
+    lines = EXTRACT.splitlines()
+    quoted = lines[1].replace("man shouting at traffic", '"man shouting\nat traffic"')
+    extract = "\n".join([lines[0], quoted, *lines[2:]]) + "\n"
+    batch = prepare_text(tmp_path, extract, PROFILE)
+    assert [r["row_number"] for r in batch.rows] == [1, 2, 3, 4]
+    assert [r["event_id"] for r in batch.rows] == ["C1", "C2", "C3", "C4"]
+    assert b"shouting" not in batch.raw
+
+
 def test_event_ids_are_made_when_the_extract_has_none(tmp_path: Path) -> None:
     profile = PROFILE.replace("  event_id: {column: CallNumber}\n", "")
     batch = prepare_text(tmp_path, EXTRACT, profile)

@@ -170,7 +170,9 @@ def _read_csv(path: Path, columns: list[str]) -> pa.Table:
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    return pacsv.read_csv(path, convert_options=convert)
+    # Narratives often hold line breaks inside quotes: a record is a data row, not a line.
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
 
 
 def _read_parquet(path: Path, columns: list[str]) -> tuple[pa.Table, frozenset[str]]:
