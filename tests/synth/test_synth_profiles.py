@@ -108,3 +108,17 @@ def test_part2_sensitivity_only_on_the_sud_programme(tiny: BuiltCity) -> None:
     part2 = [k for k in SOURCE_IDS if "part2" in _profile(tiny, k)[0]["sensitivity"]]
     assert part2 == ["NBH/sud_followup"]
     assert "cji" in _profile(tiny, "MPD/nibrs")[0]["sensitivity"]
+
+
+@pytest.mark.parametrize("key", SOURCE_IDS)
+def test_every_extract_has_identities_and_coordinates_inside_the_city(
+    tiny: BuiltCity, key: str
+) -> None:
+    data, _, _ = _profile(tiny, key)
+    assert {"first_name", "last_name", "dob", "sex"} <= set(data["identity"])
+    extract = tiny.extract(*key.split("/"))
+    named = extract[data["identity"]["last_name"]] != ""
+    assert named.mean() > 0.4
+    lat = extract[data["fields"]["lat"]["column"]].astype(float)
+    lon = extract[data["fields"]["lon"]["column"]].astype(float)
+    assert lat.between(41.5, 41.7).all() and lon.between(-93.76, -93.48).all()

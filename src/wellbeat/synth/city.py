@@ -199,8 +199,8 @@ class _Truth:
         person = ep.person[rows.episode]
         utilizer = planted == FREQUENT_UTILIZER
         utilizer |= np.isin(person, self.world.frequent_utilizers)
-        for p in person[utilizer]:
-            self.person_rows[int(p)][key] += 1
+        for p, count in zip(*np.unique(person[utilizer], return_counts=True), strict=True):
+            self.person_rows[int(p)][key] += int(count)
         for name, event_ids in rows.defects.items():
             self.defects[f"{key}: {name}"].extend(str(e) for e in event_ids)
 
