@@ -145,7 +145,7 @@ def read_extract(path: str | Path, profile: Profile) -> Extract:
             profile.check_columns(columns, p)
             table = _read_ndjson(p, list(profile.columns_used()))
             temporal = frozenset()
-    except (pa.ArrowInvalid, duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (pa.ArrowException, duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
         raise PrepareError(p, "(extract)", f"a readable {fmt} extract", _first_line(exc)) from exc
     return Extract(p, fmt, tuple(columns), table, temporal)
 
@@ -199,22 +199,25 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _ndjson_keys(path: Path) -> tuple[str, ...]:
-    rows = duckdb.connect().execute(
-        "SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_ndjson_objects(?) ORDER BY k",
-        [str(path)],
-    )
-    return tuple(str(row[0]) for row in rows.fetchall())
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_ndjson_objects(?) ORDER BY k",
+            [str(path)],
+        ).fetchall()
+    return tuple(str(row[0]) for row in rows)
 
 
 def _read_ndjson(path: Path, columns: list[str]) -> pa.Table:
-    con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = true")
-    struct = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in columns)
-    relation = con.sql(
-        f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct}}})",
-        params=[str(path)],
-    )
-    return relation.to_arrow_table()
+    """Every named key as text (numbers and booleans as written, nested values as JSON)."""
+    quoted = (column.replace("'", "''") for column in columns)
+    struct = "{" + ", ".join(f"'{column}': 'VARCHAR'" for column in quoted) + "}"
+    with duckdb.connect() as con:
+        con.execute("SET preserve_insertion_order = true")
+        relation = con.sql(
+            f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct})",
+            params=[str(path)],
+        )
+        return relation.to_arrow_table()
 
 
 def file_sha256(path: Path) -> str:
@@ -232,12 +235,7 @@ def file_sha256(path: Path) -> str:
 
 def apply_map(values: pa.Array, mapping: Mapping[str, str]) -> pa.Array:
     """Translate the agency's codes; a value not in ``mapping`` passes through unchanged."""
-    if not mapping:
-        return values
-    keys = pa.array(list(mapping), pa.string())
-    targets = pa.array(list(mapping.values()), pa.string())
-    index = pc.index_in(values, value_set=keys)
-    return pc.if_else(pc.is_null(index), values, targets.take(index))
+    return apply_map_on(values, mapping, fallback=values) if mapping else values
 
 
 def _trimmed(values: pa.Array) -> pa.Array:
