@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,13 +12,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_prepare_support import KEY_HEX, key_file, prepare_text
 
 from wellbeat.cli import cli
-from wellbeat.events.schema import BATCH_SCHEMA
+from wellbeat.events.schema import AGE_BANDS, BATCH_SCHEMA
 from wellbeat.ingest import ingest_batch
-from wellbeat.ingest.prepare import BATCH_FORMAT, parse_timestamps
-from wellbeat.ingest.profile import PrepareError
+from wellbeat.ingest.prepare import BATCH_FORMAT, map_rows, parse_timestamps
+from wellbeat.ingest.profile import PrepareError, parse_profile
 from wellbeat.privacy.keys import key_fingerprint
 
 EXTRACT = """\
@@ -348,3 +351,42 @@ def test_cli_user_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "absent.csv" in result.output and "no such file" in result.output
+
+
+_CELL = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["2024-06-01 07:00", "06/01/2024 07:00:00", "2024-06-01T07:00:00Z", " 34 "]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.tuples(_CELL, _CELL, _CELL), max_size=20))
+def test_mapping_keeps_every_row_and_every_unconverted_value(
+    cells: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    """Invariant: one event per row, in order; a timestamp or age either converts or comes
+    back as the (trimmed) text it was, never silently lost."""
+    profile = parse_profile(
+        "profile: p\nconnector: generic\nagency: A\nsector: police\nkind: incident\n"
+        "timezone: America/Chicago\nfields:\n  occurred_at: {column: at}\n"
+        "  age_band: {column: age}\n  event_id: {column: id}\n"
+    )
+    table = pa.table(
+        {
+            "id": pa.array([c[0] for c in cells], pa.string()),
+            "at": pa.array([c[1] for c in cells], pa.string()),
+            "age": pa.array([c[2] for c in cells], pa.string()),
+        }
+    )
+    events, _ = map_rows(table, profile, first_row=7)
+    rows = events.to_pylist()
+    assert [r["row_number"] for r in rows] == list(range(7, 7 + len(cells)))
+    for (_, at, age), row in zip(cells, rows, strict=True):
+        for raw, out in ((at, row["occurred_at"]), (age, row["age_band"])):
+            text = raw.strip() if raw is not None else None
+            if not text:
+                assert out is None
+            else:
+                converted = out in AGE_BANDS or re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", out)
+                assert out == text or converted

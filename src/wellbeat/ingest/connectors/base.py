@@ -55,7 +55,7 @@ class Connector:
 # Per-row lists (codes, syndromes, sensitivity) built and merged without Python loops over rows.
 
 
-def _group_by_row(n_rows: int, rows: np.ndarray, keys: pa.Array) -> tuple[np.ndarray, pa.Array]:
+def _group_by_row(n_rows: int, rows: np.ndarray, keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the (row, key) pairs to keep, grouped by row, and the per-row offsets.
 
     Pairs with a null key are skipped; a key repeated on a row is kept once (its first pair);
