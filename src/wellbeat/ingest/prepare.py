@@ -53,7 +53,7 @@ from wellbeat.ingest.profile import (
 )
 from wellbeat.privacy.bloom import BLOOM_PARAMETERS, encode_many
 from wellbeat.privacy.keys import key_fingerprint, load_key
-from wellbeat.privacy.pseudonym import Identity, person_token
+from wellbeat.privacy.pseudonym import Identity, person_tokens
 
 BATCH_FORMAT = "wellbeat-batch/1"
 EVENTS_FILE = "events.parquet"
@@ -578,10 +578,11 @@ _PART_SEPARATOR = "\x1f"
 class Pseudonymiser:
     """Keyed person tokens and Bloom linkage codes for the identity columns of each row.
 
-    Each distinct identity (the tuple of its identity cells) is pseudonymised once
-    and the result reused for every row and slice that repeats it: sources see the same people
-    often. ``person_token`` is null below the minimum identity (``privacy.pseudonym``); a row
-    whose identity cells are all empty gets no linkage code either.
+    Each distinct identity (the tuple of its identity cells) is pseudonymised once and the
+    result reused for every row and slice that repeats it: sources see the same people often.
+    The memo is held as Arrow arrays, so matching a slice against it is a hash join, not a
+    Python loop. ``person_token`` is null below the minimum identity (``privacy.pseudonym``);
+    a row whose identity cells are all empty gets no linkage code either.
     """
 
     def __init__(
@@ -590,50 +591,67 @@ class Pseudonymiser:
         self.key = key
         self.parts = identity.columns()
         self.dob_format = None if identity.dob in temporal else identity.dob_format
-        self.tokens: dict[str, str | None] = {}
-        self.codes: dict[str, bytes | None] = {}
+        self.known = pa.array([], pa.string())
+        self.tokens = pa.array([], pa.string())
+        self.codes = pa.array([], pa.binary())
 
     def apply(self, table: pa.Table) -> tuple[pa.Array, pa.Array]:
         """(person_token, linkage_code) for each row of a slice of the extract."""
-        cells = [
-            pc.fill_null(_trimmed(table.column(column).combine_chunks()), "")
-            for column in self.parts.values()
-        ]
-        joined = pc.binary_join_element_wise(*cells, _PART_SEPARATOR)
+        cells = {
+            part: _trimmed(table.column(column).combine_chunks())
+            for part, column in self.parts.items()
+        }
+        filled = [pc.fill_null(values, "") for values in cells.values()]
+        joined = pc.binary_join_element_wise(*filled, _PART_SEPARATOR)
         encoded = pc.dictionary_encode(joined)
-        distinct: list[str] = encoded.dictionary.to_pylist()
-        self._pseudonymise([value for value in distinct if value not in self.tokens])
-        tokens = pa.array([self.tokens[value] for value in distinct], pa.string())
-        codes = pa.array([self.codes[value] for value in distinct], pa.binary())
-        return tokens.take(encoded.indices), codes.take(encoded.indices)
+        distinct = encoded.dictionary
+        fresh = distinct.filter(pc.is_null(pc.index_in(distinct, value_set=self.known)))
+        if len(fresh):
+            first_rows = pc.index_in(fresh, value_set=joined)
+            tokens, codes = self._pseudonymise(
+                {part: values.take(first_rows) for part, values in cells.items()}
+            )
+            self.known = pa.concat_arrays([self.known, fresh])
+            self.tokens = pa.concat_arrays([self.tokens, tokens])
+            self.codes = pa.concat_arrays([self.codes, codes])
+        position = pc.index_in(distinct, value_set=self.known).take(encoded.indices)
+        return self.tokens.take(position), self.codes.take(position)
 
-    def _pseudonymise(self, joined: list[str]) -> None:
-        if not joined:
-            return
-        rows = [
-            dict(zip(self.parts, value.split(_PART_SEPARATOR), strict=True)) for value in joined
-        ]
-        births: list[date | None] = [None] * len(rows)
-        if "dob" in self.parts:
-            raw = pa.array([row["dob"] or None for row in rows], pa.string())
-            births = parse_dates(raw, self.dob_format).to_pylist()
+    def _pseudonymise(self, cells: Mapping[str, pa.Array]) -> tuple[pa.Array, pa.Array]:
+        """Tokens and codes for identities given part by part (one row per identity)."""
+        n = len(next(iter(cells.values())))
+        texts = {part: values.to_pylist() for part, values in cells.items() if part != "dob"}
+        births: list[date | None] = [None] * n
+        if "dob" in cells:
+            births = parse_dates(cells["dob"], self.dob_format).to_pylist()
+
+        def part(name: str) -> list[str | None]:
+            return texts.get(name) or [None] * n
+
         identities = [
             Identity(
-                first_name=row.get("first_name") or None,
-                last_name=row.get("last_name") or None,
-                dob=born,
-                sex=row.get("sex") or None,
-                ssn=row.get("ssn") or None,
-                phone=row.get("phone") or None,
-                address=row.get("address") or None,
-                zip=row.get("zip") or None,
+                first_name=first_name,
+                last_name=last_name,
+                dob=dob,
+                sex=sex,
+                ssn=ssn,
+                phone=phone,
+                address=address,
+                zip=zip_code,
             )
-            for row, born in zip(rows, births, strict=True)
+            for first_name, last_name, dob, sex, ssn, phone, address, zip_code in zip(
+                part("first_name"),
+                part("last_name"),
+                births,
+                part("sex"),
+                part("ssn"),
+                part("phone"),
+                part("address"),
+                part("zip"),
+                strict=True,
+            )
         ]
-        codes = encode_many(self.key, identities).to_pylist()
-        for value, identity, code in zip(joined, identities, codes, strict=True):
-            self.tokens[value] = person_token(self.key, identity)
-            self.codes[value] = code
+        return person_tokens(self.key, identities), encode_many(self.key, identities)
 
 
 # ---------------------------------------------------------------------------------------------
