@@ -1,0 +1,169 @@
+"""Care-coordination and crisis-response measures, as plain functions over records: referral
+completion rate, time to first contact, share of eligible calls handled by co-responders or
+civilian teams, diversion rate, and repeat crisis contacts within 30 and 90 days.
+
+Each returns numerator, denominator and value with a Wilson 95% interval, so a page or the
+indicator catalogue can show the uncertainty with the number. Definitions are in docs/care.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from statsmodels.stats.proportion import proportion_confint
+
+from wellbeat.care.lifecycle import CLOSED_STATUSES, TaskStatus
+from wellbeat.care.triage import ALTERNATIVE_RESPONSES, Response
+
+
+class CallOutcome(StrEnum):
+    """How a crisis call ended, recorded for every call (standards reference, section 8)."""
+
+    RESOLVED_ON_SCENE = "resolved_on_scene"
+    TRANSPORTED = "transported"
+    REFERRED = "referred"
+    ARRESTED = "arrested"
+    DIVERTED_FROM_JAIL = "diverted_from_jail"
+    DIVERTED_FROM_ED = "diverted_from_ed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").replace(" ed", " ED").capitalize()
+
+
+DIVERSION_OUTCOMES = frozenset({CallOutcome.DIVERTED_FROM_JAIL, CallOutcome.DIVERTED_FROM_ED})
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A proportion with its Wilson score 95% confidence interval (None when n = 0)."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        if not self.denominator:
+            return None
+        low, high = proportion_confint(
+            self.numerator, self.denominator, alpha=0.05, method="wilson"
+        )
+        return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Hours from referral to first contact: median and 90th percentile over those contacted."""
+
+    contacted: int
+    awaiting: int
+    median_hours: float | None
+    p90_hours: float | None
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    status: TaskStatus
+    requested_at: datetime | None
+    first_contact_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    eligible: bool
+    behavioral_health: bool
+    actual_response: Response | None
+    outcome: CallOutcome | None
+
+
+@dataclass(frozen=True)
+class CrisisContact:
+    person_token: str
+    at: datetime
+
+
+def referral_completion_rate(referrals: Iterable[ReferralFacts]) -> Rate:
+    """Completed referrals over referrals that were sent and have closed (completed, rejected,
+    failed or cancelled); drafts, open referrals and entries in error are left out."""
+    closed = [
+        r
+        for r in referrals
+        if r.requested_at is not None
+        and r.status in CLOSED_STATUSES
+        and r.status is not TaskStatus.ENTERED_IN_ERROR
+    ]
+    done = sum(1 for r in closed if r.status is TaskStatus.COMPLETED)
+    return Rate(done, len(closed))
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    # Linear interpolation between order statistics (numpy's default, R type 7).
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def time_to_first_contact(referrals: Iterable[ReferralFacts]) -> Duration:
+    """Hours from sending a referral to the provider's first contact with the person."""
+    hours = []
+    awaiting = 0
+    for r in referrals:
+        if r.requested_at is None or r.status is TaskStatus.ENTERED_IN_ERROR:
+            continue
+        if r.first_contact_at is None:
+            if r.status in (TaskStatus.REQUESTED, TaskStatus.ACCEPTED):
+                awaiting += 1
+            continue
+        hours.append((r.first_contact_at - r.requested_at).total_seconds() / 3600)
+    if not hours:
+        return Duration(0, awaiting, None, None)
+    return Duration(len(hours), awaiting, statistics.median(hours), _percentile(hours, 0.9))
+
+
+def alternative_response_share(calls: Iterable[CallFacts]) -> Rate:
+    """Of calls eligible for an alternative response (behavioural health, screened for
+    weapons, no violence, no medical emergency) whose actual response is recorded, the share
+    handled by a co-responder or civilian crisis team."""
+    eligible = [c for c in calls if c.eligible and c.actual_response is not None]
+    handled = sum(1 for c in eligible if c.actual_response in ALTERNATIVE_RESPONSES)
+    return Rate(handled, len(eligible))
+
+
+def diversion_rate(calls: Iterable[CallFacts]) -> Rate:
+    """Of behavioural-health calls with an outcome recorded, the share diverted from jail or
+    from the emergency department."""
+    recorded = [c for c in calls if c.behavioral_health and c.outcome is not None]
+    diverted = sum(1 for c in recorded if c.outcome in DIVERSION_OUTCOMES)
+    return Rate(diverted, len(recorded))
+
+
+def repeat_crisis_rate(contacts: Iterable[CrisisContact], days: int, as_of: datetime) -> Rate:
+    """Of crisis contacts whose ``days``-day follow-up window has ended by ``as_of``, the share
+    followed by another crisis contact of the same person within ``days`` days (contacts too
+    recent to have a full window are left out, so the rate is not biased low)."""
+    by_person: dict[str, list[datetime]] = defaultdict(list)
+    for contact in contacts:
+        by_person[contact.person_token].append(contact.at)
+    window = timedelta(days=days)
+    followed = total = 0
+    for times in by_person.values():
+        times.sort()
+        for index, at in enumerate(times):
+            if at + window > as_of:
+                continue
+            total += 1
+            following = times[index + 1] if index + 1 < len(times) else None
+            if following is not None and following - at <= window:
+                followed += 1
+    return Rate(followed, total)
