@@ -207,9 +207,18 @@ def _with_geography(valid: pa.Table, data_dir: Path, batch_id: str) -> tuple[pa.
     for name in names:
         columns[area_column(name)] = pa.array(areas[area_column(name)], pa.string())
     columns["h3"] = pa.array(cells, pa.string())
-    columns["batch_id"] = pa.array(np.full(valid.num_rows, batch_id, dtype=object), pa.string())
+    columns["batch_id"] = _repeated(batch_id, valid.num_rows)
     table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
     return table, names
+
+
+def _repeated(value: str, n: int) -> pa.StringArray:
+    """``n`` copies of one string, built from buffers (no Python object per row)."""
+    data = value.encode("utf-8")
+    if len(data) * n >= 2**31:  # beyond 32-bit offsets: let Arrow chunk it
+        return pa.array(np.full(n, value, dtype=object), pa.string())
+    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
 
 
 def _counts(table: pa.Table, column: str) -> dict[str, int]:
