@@ -130,6 +130,7 @@ def test_events_outside_every_area_are_kept_and_marked(tmp_path: Path) -> None:
         (lambda d: _edit_meta(d, rows=99), "rows"),
         (lambda d: _edit_meta(d, events_sha256="0" * 64), "events_sha256"),
         (lambda d: (d / "batch.json").write_text("{oops"), None),
+        (lambda d: _drop_column(d, "kind"), None),
     ],
 )
 def test_unusable_batches_are_refused_with_file_and_field(
@@ -143,6 +144,11 @@ def test_unusable_batches_are_refused_with_file_and_field(
     assert info.value.field == field
     assert str(batch) in str(info.value)
     assert list_batches(data) == []
+
+
+def _drop_column(batch: Path, column: str) -> None:
+    path = batch / "events.parquet"
+    pq.write_table(pq.read_table(path).drop_columns([column]), path)
 
 
 def _edit_meta(batch: Path, **changes: Any) -> None:

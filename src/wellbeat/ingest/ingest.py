@@ -300,9 +300,8 @@ def ingest_table(
                     connection=con,
                 )
             except ValueError as exc:
-                raise BatchError(
-                    batch.source / EVENTS_FILE, "columns of BATCH_SCHEMA", str(exc)
-                ) from exc
+                source = batch.source / EVENTS_FILE if batch.source.is_dir() else batch.source
+                raise BatchError(source, "the batch columns and types", str(exc)) from exc
             next(advance, None)
             events, layers = _with_geography(validation.valid, data_dir, batch_id)
             next(advance, None)
@@ -311,10 +310,9 @@ def ingest_table(
             con.close()
         next(advance, None)
 
-        quarantined = validation.quarantined
-        if validation.rows_in != events.num_rows + quarantined or quarantined != len(
-            set(validation.problems.column("row_number").to_pylist())
-        ):
+        # Rows in must equal rows committed plus rows with at least one quarantine line.
+        quarantined = pc.count_distinct(validation.problems.column("row_number")).as_py()
+        if validation.rows_in != events.num_rows + quarantined:
             raise RuntimeError(
                 f"batch {batch_id}: counts do not balance (rows in {validation.rows_in}, "
                 f"committed {events.num_rows}, quarantined {quarantined}); nothing was committed"

@@ -274,16 +274,16 @@ def _bad_row_predicate() -> str:
     return " OR ".join(terms)
 
 
-def conform_batch_table(table: pa.Table, source: str) -> pa.Table:
+def conform_batch_table(table: pa.Table) -> pa.Table:
     """Check a batch table has every BATCH_SCHEMA column with a castable type; cast it.
 
-    Raises ValueError naming the source file and the missing or mistyped column.
+    Raises ValueError naming the missing or mistyped column (the caller adds the file).
     """
     missing = [f.name for f in BATCH_SCHEMA if f.name not in table.column_names]
     if missing:
         raise ValueError(
-            f"{source}: missing column(s) {', '.join(missing)}: expected the BATCH_SCHEMA "
-            f"columns {', '.join(BATCH_SCHEMA.names)}"
+            f"missing column(s) {', '.join(missing)}; the batch columns are "
+            f"{', '.join(BATCH_SCHEMA.names)}"
         )
     columns = []
     for field in BATCH_SCHEMA:
@@ -293,11 +293,11 @@ def conform_batch_table(table: pa.Table, source: str) -> pa.Table:
                 column = column.cast(field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise ValueError(
-                    f"{source}: column {field.name!r} has type {column.type}, expected {field.type}"
+                    f"column {field.name!r} has type {column.type}, expected {field.type}"
                 ) from exc
         columns.append(column)
     if table.num_rows and table.column("row_number").null_count:
-        raise ValueError(f"{source}: column 'row_number' has nulls, expected a 1-based line number")
+        raise ValueError("column 'row_number' has nulls, expected a 1-based line number")
     return pa.Table.from_arrays(columns, schema=BATCH_SCHEMA.remove_metadata())
 
 
@@ -396,7 +396,7 @@ def validate_rows(
     The checks run in one DuckDB query that returns only the bad rows; the good rows are then
     typed and selected with Arrow, so a clean batch costs little more than a scan.
     """
-    batch = conform_batch_table(table, "events")
+    batch = conform_batch_table(table)
     clock = (now or datetime.now(UTC)).astimezone(UTC)
     con = connection or duckdb.connect()
     try:
