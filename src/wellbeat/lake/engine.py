@@ -70,6 +70,7 @@ class DuckDBEngine:
         self._con.execute("SET TimeZone = 'UTC'")
         self._lock = threading.Lock()
         self._bound: tuple[str, ...] | None = None
+        """Manifest and layer file names the views were last built from."""
         self._layers: list[str] = []
         self._columns: list[str] = []
         self.last_source: str = ""
@@ -77,16 +78,22 @@ class DuckDBEngine:
 
     # -- binding -----------------------------------------------------------------------------
     def _bind(self) -> None:
-        manifests = list_batches(self.data_dir)
-        key = tuple(m.batch_id for m in manifests)
-        if key == self._bound:
+        # Manifests are written once and never change: their names (with the area layer files)
+        # identify the lake's state, so manifests are re-read only when that changes.
+        paths = LakePaths(self.data_dir)
+        names = tuple(
+            sorted(p.name for p in paths.manifests.glob("*.json"))
+            + sorted(p.name for p in paths.areas.glob("*.geojson"))
+        )
+        if names == self._bound:
             return
+        manifests = list_batches(self.data_dir)
         layers = self._collect_layers(manifests)
         self._define("events", event_files(self.data_dir, manifests), lake_schema(layers))
         self._define("cube", cube_files(self.data_dir, manifests), cube_schema(layers))
         self._layers = layers
         self._columns = list(lake_schema(layers).names)
-        self._bound = key
+        self._bound = names
 
     def _collect_layers(self, manifests: list[BatchManifest]) -> list[str]:
         names = {layer for m in manifests for layer in m.layers}
