@@ -1,0 +1,112 @@
+"""Care measures computed by hand on small, fully known sets of records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from wellbeat.care.lifecycle import TaskStatus
+from wellbeat.care.measures import (
+    CallFacts,
+    CallOutcome,
+    CrisisContact,
+    ReferralFacts,
+    alternative_response_share,
+    diversion_rate,
+    referral_completion_rate,
+    repeat_crisis_rate,
+    time_to_first_contact,
+)
+from wellbeat.care.triage import Response
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def ref(status: str, contact_hours: float | None = None, sent: bool = True) -> ReferralFacts:
+    return ReferralFacts(
+        TaskStatus(status),
+        T0 if sent else None,
+        T0 + timedelta(hours=contact_hours) if contact_hours is not None else None,
+    )
+
+
+def test_completion_rate_counts_closed_referrals_only() -> None:
+    referrals = [
+        ref("completed", 5),
+        ref("completed", 30),
+        ref("failed", 10),
+        ref("rejected"),
+        ref("cancelled"),
+        ref("in-progress", 3),  # still open: not counted
+        ref("entered-in-error"),  # a mistake: not counted
+        ref("draft", sent=False),
+    ]
+    rate = referral_completion_rate(referrals)
+    assert (rate.numerator, rate.denominator) == (2, 5)
+    assert rate.value == pytest.approx(0.4)
+    low, high = rate.interval
+    # Wilson 95% interval for 2/5 (e.g. R: prop.test(2, 5, correct=FALSE)$conf.int).
+    assert low == pytest.approx(0.1176, abs=1e-4) and high == pytest.approx(0.7693, abs=1e-4)
+
+
+def test_time_to_first_contact() -> None:
+    referrals = [
+        ref("completed", 5),
+        ref("completed", 30),
+        ref("failed", 10),
+        ref("in-progress", 1),
+        ref("requested"),
+        ref("accepted"),
+        ref("rejected"),
+    ]
+    duration = time_to_first_contact(referrals)
+    assert duration.contacted == 4 and duration.awaiting == 2
+    assert duration.median_hours == pytest.approx(7.5)
+    assert duration.p90_hours == pytest.approx(24.0)  # numpy.percentile([1, 5, 10, 30], 90)
+    empty = time_to_first_contact([])
+    assert empty.median_hours is None and empty.contacted == 0
+
+
+def test_share_of_eligible_calls_handled_by_alternatives() -> None:
+    calls = [
+        CallFacts(True, True, Response.CIVILIAN_CRISIS_TEAM, CallOutcome.RESOLVED_ON_SCENE),
+        CallFacts(True, True, Response.CO_RESPONDER, CallOutcome.REFERRED),
+        CallFacts(True, True, Response.POLICE, CallOutcome.ARRESTED),
+        CallFacts(True, True, None, None),  # response not recorded yet
+        CallFacts(False, True, Response.CO_RESPONDER, CallOutcome.TRANSPORTED),  # not eligible
+    ]
+    share = alternative_response_share(calls)
+    assert (share.numerator, share.denominator) == (2, 3)
+
+
+def test_diversion_rate_over_behavioural_health_calls_with_outcomes() -> None:
+    calls = [
+        CallFacts(True, True, Response.CIVILIAN_CRISIS_TEAM, CallOutcome.DIVERTED_FROM_ED),
+        CallFacts(False, True, Response.CO_RESPONDER, CallOutcome.DIVERTED_FROM_JAIL),
+        CallFacts(False, True, Response.POLICE, CallOutcome.ARRESTED),
+        CallFacts(False, True, Response.EMS, CallOutcome.TRANSPORTED),
+        CallFacts(False, False, Response.POLICE, CallOutcome.DIVERTED_FROM_JAIL),  # not BH
+        CallFacts(True, True, Response.POLICE, None),  # no outcome yet
+    ]
+    rate = diversion_rate(calls)
+    assert (rate.numerator, rate.denominator) == (2, 4)
+
+
+def test_repeat_crisis_contacts_respect_the_follow_up_window() -> None:
+    day = timedelta(days=1)
+    contacts = [
+        CrisisContact("a", T0),
+        CrisisContact("a", T0 + 20 * day),  # repeat of the first within 30 days
+        CrisisContact("a", T0 + 100 * day),  # 80 days after the second: repeat within 90 only
+        CrisisContact("b", T0 + 5 * day),  # never repeated
+        CrisisContact("c", T0 + 150 * day),  # window not complete by as_of for 30 or 90
+    ]
+    as_of = T0 + 170 * day
+    within_30 = repeat_crisis_rate(contacts, 30, as_of)
+    within_90 = repeat_crisis_rate(contacts, 90, as_of)
+    # 30 days: eligible = a@0, a@20, a@100, b@5 -> a@0 repeated.
+    assert (within_30.numerator, within_30.denominator) == (1, 4)
+    # 90 days: eligible = a@0, a@20, b@5 (a@100 + 90 > as_of) -> a@0 and a@20 repeated.
+    assert (within_90.numerator, within_90.denominator) == (2, 3)
+    assert repeat_crisis_rate([], 30, as_of).value is None
