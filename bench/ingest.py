@@ -79,13 +79,23 @@ FIRST = np.array(["Ana", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Iva
 LAST = np.array(["Diaz", "Kim", "Okafor", "Nowak", "Singh", "Smith", "Rossi", "Haddad"])
 
 
-def write_extract(path: Path, rows: int, seed: int = 3) -> None:
-    """A CAD extract in the agency's own format: local US timestamps, letters for sex."""
+def write_extract(path: Path, rows: int, locations: int, seed: int = 3) -> None:
+    """A CAD extract in the agency's own format: local US timestamps, letters for sex.
+
+    Coordinates are drawn from ``locations`` geocoded addresses (CAD geocodes calls to an
+    address or intersection, so locations repeat); 0 gives every call its own random point.
+    """
     rng = np.random.default_rng(seed)
     start = np.datetime64("2024-01-01T00:00:00")
     occurred = start + rng.integers(0, 180 * 86400, rows).astype("timedelta64[s]")
     entered = occurred + rng.integers(30, 1800, rows).astype("timedelta64[s]")
     people = rng.integers(0, max(rows // 20, 1), rows)  # ~20 calls per distinct person
+    points = locations or rows
+    lat = np.round(rng.uniform(41.70, 42.00, points), 6)
+    lon = np.round(rng.uniform(-87.90, -87.50, points), 6)
+    if locations:
+        where = rng.integers(0, locations, rows)
+        lat, lon = lat[where], lon[where]
 
     def us_format(values: np.ndarray) -> pa.Array:
         text = pa.array(values.astype("datetime64[s]"))
@@ -96,8 +106,8 @@ def write_extract(path: Path, rows: int, seed: int = 3) -> None:
             "CallNumber": pa.array(np.char.add("C", np.arange(rows).astype(str))),
             "CallReceived": us_format(occurred),
             "EntryTime": us_format(entered),
-            "Latitude": np.round(rng.uniform(41.70, 42.00, rows), 6),
-            "Longitude": np.round(rng.uniform(-87.90, -87.50, rows), 6),
+            "Latitude": lat,
+            "Longitude": lon,
             "Gender": rng.choice(np.array(["M", "F", "U"]), rows),
             "Age": rng.integers(0, 95, rows),
             "CallType": rng.choice(CALL_TYPES, rows),
@@ -160,6 +170,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="events to generate")
     parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
+    parser.add_argument(
+        "--locations",
+        type=int,
+        default=150_000,
+        help="distinct geocoded addresses the calls fall on (0: a random point per call)",
+    )
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="wellbeat-bench-"))
@@ -169,7 +185,7 @@ def main() -> None:
         batch, data = work / "batch", work / "hub"
         for stale in (batch, data):
             shutil.rmtree(stale, ignore_errors=True)
-        write_extract(extract, args.rows)
+        write_extract(extract, args.rows, args.locations)
         profile.write_text(PROFILE)
         write_key_file(key)
         write_areas(data)
@@ -186,7 +202,8 @@ def main() -> None:
 
     n = args.rows
     print(
-        f"rows {n:,} (CSV {size_mb:.0f} MB); committed {result.committed:,}, "
+        f"rows {n:,} (CSV {size_mb:.0f} MB, {args.locations or n:,} distinct locations); "
+        f"committed {result.committed:,}, "
         f"quarantined {result.quarantined:,}"
     )
     print(f"{'':30}{'wall s':>8}{'rows/s':>12}{'cpu s':>8}")

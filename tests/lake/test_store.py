@@ -93,3 +93,21 @@ def test_stats_sum_over_batches_with_latency_percentiles(tmp_path: Path) -> None
     assert ems_stats.latency_seconds["p90"] == pytest.approx(546.0)
     empty = lake_stats(tmp_path / "nothing")
     assert (empty.batches, empty.committed, empty.agencies) == (0, 0, ())
+
+
+def test_a_batch_split_into_several_parts_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wellbeat.lake.store as store
+    from wellbeat.lake.engine import open_engine
+    from wellbeat.lake.query import AggregateQuery, EventFilter
+
+    monkeypatch.setattr(store, "MIN_PART_ROWS", 3)
+    monkeypatch.setattr(store, "PART_ROWS", 4)
+    data = tmp_path / "hub"
+    result = ingest_batch(write_batch(tmp_path / "b", [good_row(n) for n in range(1, 11)]), data)
+    manifest = find_batch(data, result.batch_id)
+    assert manifest is not None
+    assert [Path(f).name for f in manifest.files] == [f"part-{n}.parquet" for n in range(3)]
+    count = open_engine(data).aggregate(AggregateQuery(EventFilter()))
+    assert count.column("count").to_pylist() == [10]

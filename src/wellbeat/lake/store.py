@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ import pyarrow.parquet as pq
 MANIFEST_FORMAT = "wellbeat-manifest/1"
 PART_ROWS = 2_000_000
 """Rows per events Parquet file; a batch larger than this is split into part-0, part-1, ..."""
+MIN_PART_ROWS = 250_000
+MAX_WRITERS = 4
 ROW_GROUP_ROWS = 1_000_000
 DICTIONARY_PAGE_BYTES = 1 << 24
 """Parquet dictionary page limit: pseudonyms and linkage codes repeat per person, and with
@@ -251,6 +254,27 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def _part_rows(rows: int) -> int:
+    """Rows per event file: at most PART_ROWS, and split so that each CPU writes one part
+    (Parquet encoding is single-threaded per file), but never below MIN_PART_ROWS."""
+    workers = max(1, min(os.cpu_count() or 1, MAX_WRITERS))
+    return max(MIN_PART_ROWS, min(PART_ROWS, -(-rows // workers)))
+
+
+def _write_parts(events: pa.Table, folder: Path) -> list[str]:
+    """Write the events as part-<n>.parquet files in parallel; return their names in order."""
+    if events.num_rows == 0:
+        return []
+    size = _part_rows(events.num_rows)
+    parts = [
+        (f"part-{n}.parquet", events.slice(start, size))
+        for n, start in enumerate(range(0, events.num_rows, size))
+    ]
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        list(pool.map(lambda part: _write_parquet(part[1], folder / part[0]), parts))
+    return [name for name, _ in parts]
+
+
 def _pause(step: str) -> None:
     """Crash-test hook (see PAUSE_ENV): sleep at a named commit step so a test can SIGKILL."""
     setting = os.environ.get(PAUSE_ENV, "")
@@ -290,13 +314,7 @@ def commit_batch(
     stage = paths.staging / f"{batch_id}.{os.getpid()}"
     if stage.exists():
         shutil.rmtree(stage)
-    event_names: list[str] = []
-    for n, start in enumerate(range(0, max(events.num_rows, 1), PART_ROWS)):
-        if events.num_rows == 0:
-            break
-        name = f"part-{n}.parquet"
-        _write_parquet(events.slice(start, PART_ROWS), stage / "events" / name)
-        event_names.append(name)
+    event_names = _write_parts(events, stage / "events")
     cube_names: list[str] = []
     if cube.num_rows:
         _write_parquet(cube, stage / "cube" / "part-0.parquet")
