@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -158,7 +159,16 @@ def read_batch(batch_dir: Path) -> Batch:
     if not isinstance(agency, str) or not agency.strip():
         raise BatchError(meta_path, "a non-empty agency code", repr(agency), field="agency")
 
-    sha = file_sha256(events_path)
+    # Hash the file while Arrow decodes it: both release the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(file_sha256, events_path)
+        try:
+            events = pq.read_table(events_path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise BatchError(
+                events_path, "a Parquet file in BATCH_SCHEMA", f"unreadable ({exc})"
+            ) from exc
+        sha = hashing.result()
     declared = metadata.get("events_sha256")
     if declared is not None and declared != sha:
         raise BatchError(
@@ -167,12 +177,6 @@ def read_batch(batch_dir: Path) -> Batch:
             repr(declared),
             field="events_sha256",
         )
-    try:
-        events = pq.read_table(events_path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise BatchError(
-            events_path, "a Parquet file in BATCH_SCHEMA", f"unreadable ({exc})"
-        ) from exc
     declared_rows = metadata.get("rows")
     if declared_rows is not None and declared_rows != events.num_rows:
         raise BatchError(
