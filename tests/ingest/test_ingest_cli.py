@@ -90,6 +90,12 @@ def test_lake_stats_reports_rows_batches_and_quarantine(tmp_path: Path) -> None:
     assert stats["agencies"][0]["latency_seconds"]["p50"] == 300.0
     text = runner.invoke(cli, ["lake", "stats", "--data-dir", str(data)])
     assert "2 batches: 7 rows in, 5 committed, 2 quarantined" in text.output
+    listed = runner.invoke(cli, ["lake", "batches", "--data-dir", str(data), "--json"])
+    batches = json.loads(listed.output)["batches"]
+    assert sorted((b["agency"], b["committed"], b["quarantined"]) for b in batches) == [
+        ("EMS", 2, 1),
+        ("MPD", 3, 1),
+    ]
 
 
 def test_areas_add_then_ingest_assigns_the_layer(tmp_path: Path) -> None:
