@@ -162,12 +162,20 @@ def fit_farrington_models(
     reweight: bool,
     weights_threshold: float,
     slope_scale: float,
+    offset_fallback_quirk: bool = False,
+    prior_weights_in_summary: bool = False,
 ) -> FarringtonFit:
     """Fit R's Farrington GLM (``algo.farrington.fitGLM.fast`` / ``...fitGLM.flexible``).
 
     ``designs[True]`` has the trend column second, ``designs[False]`` has none; each is
     (batch, n, p). A fit with trend that does not converge is refitted without (R's fallback);
     the reweighting refit uses the same design and is not checked for convergence (as in R).
+    ``offset_fallback_quirk`` reproduces ``algo.farrington.fitGLM.populationOffset``: its
+    fallback fit drops the offset too, and its reweighting refit goes back to the full model.
+    ``prior_weights_in_summary`` reproduces ``algo.farrington.fitGLM.flexible``, which stores
+    the reweighting weights in ``model$weights``: ``summary.glm`` then estimates the dispersion
+    (used for the trend test and the prediction's standard error, not for ``phi``) from those
+    weights instead of the working weights.
     """
     batch = y.shape[0]
     out = {
@@ -181,39 +189,45 @@ def fit_farrington_models(
     has_trend = np.zeros(batch, dtype=bool)
     converged = np.zeros(batch, dtype=bool)
     weights = used.astype(np.float64)
-    groups: dict[bool, IntArray] = {}
+    no_offset = np.zeros_like(offset)
+    # Each stage: rows, its first fit, whether that fit used the offset, and the final design.
+    stages: list[tuple[IntArray, QuasiPoissonFit, bool, bool]] = []
     rows_trend = np.flatnonzero(with_trend)
-    first_fits: dict[bool, tuple[QuasiPoissonFit, BoolArray]] = {}
+    rows_const = np.flatnonzero(~with_trend)
     if rows_trend.size:
-        fit = fit_quasipoisson(
+        first = fit_quasipoisson(
             designs[True][rows_trend], y[rows_trend], weights[rows_trend], offset[rows_trend]
         )
-        groups[True] = rows_trend[fit.converged]
-        first_fits[True] = (fit, fit.converged)
-    rows_const = np.sort(
-        np.concatenate([np.flatnonzero(~with_trend), rows_trend[~first_fits[True][1]]])
-        if rows_trend.size
-        else np.flatnonzero(~with_trend)
-    )
-    groups[False] = rows_const
-    for trend, rows in groups.items():
+        stages.append((rows_trend[first.converged], first.subset(first.converged), True, True))
+        failed = rows_trend[~first.converged]
+        if offset_fallback_quirk and failed.size:
+            fallback = fit_quasipoisson(
+                designs[False][failed], y[failed], weights[failed], no_offset[failed]
+            )
+            stages.append((failed, fallback, False, reweight))
+        else:
+            rows_const = np.sort(np.concatenate([rows_const, failed]))
+    if rows_const.size:
+        first = fit_quasipoisson(
+            designs[False][rows_const], y[rows_const], weights[rows_const], offset[rows_const]
+        )
+        stages.append((rows_const, first, True, False))
+    for rows, fit, first_offset, trend in stages:
         if rows.size == 0:
             continue
-        design, y_rows, used_rows = designs[trend][rows], y[rows], used[rows]
-        if trend:
-            first, first_converged = first_fits[True]
-            fit = first.subset(first_converged)
-            converged[rows] = True
-        else:
-            fit = fit_quasipoisson(design, y_rows, weights[rows], offset[rows])
-            converged[rows] = fit.converged
+        y_rows, used_rows = y[rows], used[rows]
+        converged[rows] = fit.converged
+        final_offset = offset[rows] if (first_offset or reweight) else no_offset[rows]
         phi = np.maximum(fit.dispersion, 1.0)
         if reweight:
             residuals = anscombe_residuals(fit, y_rows, phi)
             omega = reweighting_weights(residuals, used_rows, weights_threshold)
-            fit = fit_quasipoisson(design, y_rows, omega, offset[rows])
+            fit = fit_quasipoisson(designs[trend][rows], y_rows, omega, final_offset)
             phi = np.maximum(fit.dispersion, 1.0)
-        eta0, variance0 = fit.link_prediction(x0[trend][rows], offset0[rows])
+            if prior_weights_in_summary:
+                fit = fit.with_dispersion(_prior_weighted_dispersion(fit, y_rows, omega))
+        offset_now = offset0[rows] if (first_offset or reweight) else np.zeros(rows.size)
+        eta0, variance0 = fit.link_prediction(x0[trend][rows], offset_now)
         out["eta0"][rows] = eta0
         out["variance0"][rows] = variance0
         out["phi"][rows] = phi
@@ -226,6 +240,16 @@ def fit_farrington_models(
             out["trend_p"][rows] = 2 * student_t.sf(np.abs(t_value), fit.df_residual)
             out["slope"][rows] = slope / slope_scale
     return FarringtonFit(has_trend=has_trend, converged=converged, **out)
+
+
+def _prior_weighted_dispersion(
+    fit: QuasiPoissonFit, y: FloatArray, prior: FloatArray
+) -> FloatArray:
+    """``summary.glm`` dispersion when ``model$weights`` holds the prior weights."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        working_residuals = (y - fit.mu) / fit.mu
+        terms = np.where(prior > 0, prior * working_residuals**2, 0.0)
+        return np.asarray(terms.sum(axis=1) / fit.df_residual)
 
 
 def select_rows(fit: FarringtonFit, rows: IntArray) -> FarringtonFit:
@@ -297,6 +321,8 @@ class BaselineData:
     used: BoolArray
     offset: FloatArray
     offset0: FloatArray
+    offset_fallback_quirk: bool = False
+    prior_weights_in_summary: bool = False
 
     def fit(
         self,
@@ -319,6 +345,8 @@ class BaselineData:
             reweight=reweight,
             weights_threshold=weights_threshold,
             slope_scale=slope_scale,
+            offset_fallback_quirk=self.offset_fallback_quirk,
+            prior_weights_in_summary=self.prior_weights_in_summary,
         )
 
 
@@ -438,7 +466,7 @@ def farrington(
         else:
             offset, offset0 = np.zeros_like(y), np.zeros(n_series)
 
-        baseline = BaselineData(designs, x0, y, used, offset, offset0)
+        baseline = BaselineData(designs, x0, y, used, offset, offset0, use_offset)
         fit = fit_with_trend_rules(
             baseline,
             trend=trend,

@@ -92,12 +92,13 @@ def seasonal_blocks(
     factors[k - w : k + 1] = no_periods
     for i in range(1, b + 1):
         ref_week = reference[i]
-        if ref_week - w < 1:
+        if ref_week - w < 0:
             raise AberrationInputError(
                 f"at position {k}: the window around reference week {ref_week} starts before "
                 "the series; decrease b or w, or start the range later"
             )
-        factors[ref_week - w : ref_week + w + 1] = no_periods
+        # R ignores a zero index, so a window may start one week before the series.
+        factors[max(ref_week - w, 1) : ref_week + w + 1] = no_periods
         if no_periods == 1:
             continue
         period = reference[i - 1] - 2 * w - 1 - ref_week
@@ -192,7 +193,7 @@ def farrington_flexible(
             offset, offset0 = np.zeros_like(y), np.zeros(n_series)
 
         fit = fit_with_trend_rules(
-            BaselineData(designs, x0, y, used, offset, offset0),
+            BaselineData(designs, x0, y, used, offset, offset0, prior_weights_in_summary=reweight),
             trend=trend,
             b=b,
             p_threshold_trend=p_threshold_trend,

@@ -12,7 +12,7 @@ those of the last IRLS step (computed before the final update of ``mu``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,10 @@ class QuasiPoissonFit:
             dispersion=self.dispersion[keep],
             df_residual=self.df_residual[keep],
         )
+
+    def with_dispersion(self, dispersion: FloatArray) -> QuasiPoissonFit:
+        """The same fits with another dispersion estimate."""
+        return replace(self, dispersion=dispersion)
 
     def link_prediction(
         self, x0: FloatArray, offset0: FloatArray | float = 0.0
