@@ -6,6 +6,7 @@ from wellbeat.web.api import api
 from wellbeat.web.governance.api import router as governance_router
 
 api.add_router("/governance", governance_router)
+api.add_router("/care", "wellbeat.web.care.api.router")
 
 urlpatterns = [
     path("", include("wellbeat.web.hub.urls")),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("audit/", include("wellbeat.web.audit.urls")),
     path("api/", api.urls),
     path("", include("wellbeat.web.governance.urls")),
+    path("", include("wellbeat.web.care.urls")),
 ]
 
 handler403 = "wellbeat.web.hub.views.permission_denied"

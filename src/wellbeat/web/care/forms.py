@@ -1,0 +1,149 @@
+"""Forms of the care pages: they parse and validate; ``actions`` does the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from wellbeat.care.hsds import SERVICE_STATUSES
+from wellbeat.care.measures import CallOutcome
+from wellbeat.care.needs import needs
+from wellbeat.care.triage import Response
+from wellbeat.web.care.models import PlaceType
+
+
+def need_choices() -> list[tuple[str, str]]:
+    return [(code, need.display) for code, need in needs().items()]
+
+
+SEX_CHOICES = [("", "Not recorded"), ("female", "Female"), ("male", "Male"), ("unknown", "Unknown")]
+TRISTATE = [("", "Not asked"), ("yes", "Yes"), ("no", "No")]
+
+
+class EncounterForm(forms.Form):
+    """A field contact, quick to fill on a phone: identity for the pseudonym (never stored),
+    place, time, needs, crisis and consent to be referred."""
+
+    first_name = forms.CharField(
+        max_length=100, help_text="Used only to form the person's pseudonym; not stored."
+    )
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(choices=SEX_CHOICES, required=False)
+    occurred_at = forms.DateTimeField(
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+    place_type = forms.ChoiceField(label="Place", choices=PlaceType.choices)
+    latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
+    longitude = forms.FloatField(
+        required=False,
+        min_value=-180,
+        max_value=180,
+        help_text="Optional; kept to about 100 m to find nearby services.",
+    )
+    needs = forms.MultipleChoiceField(
+        label="Observed needs", choices=need_choices, widget=forms.CheckboxSelectMultiple
+    )
+    crisis = forms.BooleanField(label="This is a crisis", required=False)
+    consent_to_refer = forms.BooleanField(
+        label="The person agrees to be referred to services", required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault(
+                "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise forms.ValidationError("Give both latitude and longitude, or neither.")
+        return data
+
+
+class DirectorySearchForm(forms.Form):
+    """Find a service: every criterion given must hold."""
+
+    needs = forms.MultipleChoiceField(
+        choices=need_choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    text = forms.CharField(label="Words", required=False, max_length=100)
+    language = forms.CharField(
+        required=False, max_length=40, help_text="ISO code or name, e.g. es or Spanish"
+    )
+    latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
+    longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+    within_km = forms.FloatField(label="Within (km)", required=False, min_value=0.1)
+    open_now = forms.BooleanField(label="Open now", required=False)
+    accepting = forms.BooleanField(label="Accepting referrals", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise forms.ValidationError("Give both latitude and longitude, or neither.")
+        if data.get("within_km") and data.get("latitude") is None:
+            raise forms.ValidationError("A distance needs a point: give latitude and longitude.")
+        return data
+
+
+class ServiceUpdateForm(forms.Form):
+    """What a provider keeps current about its own service."""
+
+    status = forms.ChoiceField(choices=[(s, s.capitalize()) for s in SERVICE_STATUSES])
+    accepting_referrals = forms.BooleanField(required=False)
+    first_contact_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1440,
+        help_text="Hours within which you promise first contact after a referral.",
+    )
+    alert = forms.CharField(
+        required=False, max_length=300, help_text="A short notice shown with the entry."
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.CharField(max_length=20)
+    reason = forms.CharField(required=False, max_length=500)
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(max_length=500, label="What was done")
+
+
+class TriageForm(forms.Form):
+    """A 911 call as the call taker knows it; the narrative is matched and then discarded."""
+
+    call_type = forms.CharField(
+        max_length=32, required=False, help_text="APCO type (EDP, WELFARE...) or local code"
+    )
+    dispatch_code = forms.CharField(
+        label="NEMSIS dispatch code", max_length=16, required=False, help_text="e.g. 2301059"
+    )
+    narrative = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Matched against the rules' keywords; not stored.",
+    )
+    weapon = forms.ChoiceField(label="Weapon present?", choices=TRISTATE, required=False)
+    violence = forms.ChoiceField(label="Violence?", choices=TRISTATE, required=False)
+    medical = forms.ChoiceField(label="Medical emergency?", choices=TRISTATE, required=False)
+    area = forms.CharField(max_length=64, required=False)
+
+
+class CallResponseForm(forms.Form):
+    actual_response = forms.ChoiceField(
+        label="Response sent", choices=[(r.value, r.label) for r in Response]
+    )
+    outcome = forms.ChoiceField(choices=[(o.value, o.label) for o in CallOutcome])
+
+
+def tristate(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)

@@ -1,0 +1,41 @@
+"""Every care page answers for the role it is for, and refuses the others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    ("/care/", "mpd_officer", 200),
+    ("/care/encounters/new/", "mpd_officer", 200),
+    ("/care/encounters/new/", "phd_analyst", 403),
+    ("/care/referrals/mine/", "mpd_officer", 200),
+    ("/care/provider/", "bhc_clinician", 200),
+    ("/care/provider/", "mpd_officer", 403),
+    ("/care/coordinator/", "bhc_coordinator", 200),
+    ("/care/coordinator/", "mpd_officer", 403),
+    ("/care/measures/", "phd_manager", 200),
+    ("/care/measures/", "mpd_officer", 403),
+    ("/care/directory/", "mpd_analyst", 200),
+    ("/care/triage/", "mpd_officer", 200),
+    ("/care/triage/", "mpd_analyst", 403),
+    ("/care/co-responder/", "bhc_clinician", 200),
+    ("/care/encounters/", "mpd_officer", 200),
+]
+
+
+@pytest.mark.parametrize(("path", "username", "status"), PAGES)
+def test_pages_by_role(
+    client: Client, care: Any, login_as: Any, path: str, username: str, status: int
+) -> None:
+    login_as(client, care.world.users[username])
+    assert client.get(path).status_code == status
+
+
+def test_pages_need_sign_in(client: Client, care: Any) -> None:
+    response = client.get("/care/encounters/new/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
