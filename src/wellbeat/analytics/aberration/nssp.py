@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import t as student_t
+from scipy.special import stdtr, stdtrit
 
 from wellbeat.analytics.aberration.farrington import as_dates
 from wellbeat.analytics.aberration.result import (
@@ -95,9 +95,10 @@ def ewma(
         mean = window.mean(axis=1)
         sigma = window.std(axis=1, ddof=1)
         n_df = length - 1
-        # pynssp rounds the t quantiles to 5 decimals before using them.
-        ucl_alert = round(float(student_t.ppf(1 - 0.01, n_df)), 5)
-        ucl_warning = round(float(student_t.ppf(1 - 0.025, n_df)), 5)
+        # stdtrit/stdtr are what scipy.stats.t evaluates. pynssp rounds the t quantiles to 5
+        # decimals before using them.
+        ucl_alert = round(float(stdtrit(n_df, 1 - 0.01)), 5)
+        ucl_warning = round(float(stdtrit(n_df, 1 - 0.025)), 5)
         correction = np.sqrt(
             weights / (2 - weights)
             + 1 / length
@@ -115,12 +116,12 @@ def ewma(
         stats = (smoothed - mean) / sigmas
         clipped = np.abs(stats) > ucl_alert
         smoothed = np.where(clipped, mean + np.sign(stats) * ucl_alert * sigmas, smoothed)
-        p_values = 1 - student_t.cdf(stats, n_df)
+        p_values = 1 - stdtr(n_df, stats)
         first_wins = p_values[0] < p_values[1]
         expected[:, i] = mean
         score[:, i] = np.where(first_wins, stats[0], stats[1])
         p_value[:, i] = np.where(first_wins, p_values[0], p_values[1])
-        quantile = float(student_t.ppf(1 - ALERT_P, n_df))
+        quantile = float(stdtrit(n_df, 1 - ALERT_P))
         bounds = (mean + quantile * sigmas - (1 - weights[:, None]) * previous) / weights[:, None]
         upperbound[:, i] = bounds.min(axis=0)
     return _result(
@@ -164,7 +165,7 @@ def regression(
     first = MIN_BASELINE + g + 1
     positions = _selected(range_, first, n_time)
     df_range = np.arange(1, b - 3 + 1)
-    min_sigma = 1.01 / np.round(student_t.ppf(1 - 0.05, df_range), 5)
+    min_sigma = 1.01 / np.round(stdtrit(df_range, 1 - 0.05), 5)
 
     shape = (n_series, n_time)
     expected, score, p_value, upperbound = (np.full(shape, np.nan) for _ in range(4))
@@ -188,8 +189,8 @@ def regression(
         stats = (matrix[:, i] - forecast) / sigma
         expected[:, i] = forecast
         score[:, i] = stats
-        p_value[:, i] = 1 - student_t.cdf(stats, n_df)
-        upperbound[:, i] = forecast + float(student_t.ppf(1 - ALERT_P, n_df)) * sigma
+        p_value[:, i] = 1 - stdtr(n_df, stats)
+        upperbound[:, i] = forecast + float(stdtrit(n_df, 1 - ALERT_P)) * sigma
     return _result(
         "regression", matrix, positions, expected, upperbound, score, p_value, {"b": b, "g": g}
     )
