@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from wellbeat.care.directory import DirectoryQuery
 from wellbeat.care.hsds import ServiceUpdate
@@ -156,7 +156,7 @@ def _encounter(e: Encounter) -> dict[str, Any]:
 
 
 @router.post("/encounters", response={201: EncounterOut}, summary="Record a field encounter")
-def create_encounter(request: HttpRequest, body: EncounterIn) -> tuple[int, dict[str, Any]]:
+def create_encounter(request: HttpRequest, body: EncounterIn) -> Status:
     occurred = body.occurred_at or timezone.now()
     if timezone.is_naive(occurred):
         occurred = timezone.make_aware(occurred)
@@ -179,7 +179,7 @@ def create_encounter(request: HttpRequest, body: EncounterIn) -> tuple[int, dict
         )
     except CareError as exc:
         raise _api_error(exc) from exc
-    return 201, _encounter(encounter)
+    return Status(201, _encounter(encounter))
 
 
 @router.get("/encounters", response=list[EncounterOut], summary="Your agency's encounters")
@@ -250,7 +250,7 @@ def _referral(user: User, referral: Referral) -> dict[str, Any]:
 
 
 @router.post("/referrals", response={201: dict}, summary="Refer from an encounter to a service")
-def create_referral(request: HttpRequest, body: ReferralIn) -> tuple[int, dict[str, Any]]:
+def create_referral(request: HttpRequest, body: ReferralIn) -> Status:
     user = _user(request)
     encounter = actions.encounters_for(user).filter(public_id=_uuid(body.encounter_id)).first()
     if encounter is None:
@@ -262,7 +262,7 @@ def create_referral(request: HttpRequest, body: ReferralIn) -> tuple[int, dict[s
         referral = actions.do_refer(user, encounter, entry)
     except CareError as exc:
         raise _api_error(exc) from exc
-    return 201, _referral(user, referral)
+    return Status(201, _referral(user, referral))
 
 
 def _uuid(value: str) -> str:
@@ -422,17 +422,20 @@ def triage_recommend(request: HttpRequest, body: CallIn) -> dict[str, Any]:
 
 
 @router.post("/triage/calls", response={201: RecommendationOut}, summary="Triage and record a call")
-def triage_record(request: HttpRequest, body: CallIn) -> tuple[int, dict[str, Any]]:
+def triage_record(request: HttpRequest, body: CallIn) -> Status:
     try:
         row, got = actions.do_record_call(_user(request), _call(body))
     except CareError as exc:
         raise _api_error(exc) from exc
-    return 201, {
-        **got.__dict__,
-        "response": got.response.value,
-        "reasons": list(got.reasons),
-        "call_id": str(row.public_id),
-    }
+    return Status(
+        201,
+        {
+            **got.__dict__,
+            "response": got.response.value,
+            "reasons": list(got.reasons),
+            "call_id": str(row.public_id),
+        },
+    )
 
 
 @router.post(

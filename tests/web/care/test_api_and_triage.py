@@ -1,0 +1,188 @@
+"""The JSON API for encounters, referrals and triage, and the triage pages: one error shape,
+role limits, and the recorded outcome feeding the measures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from wellbeat.web.care.models import TriageCall
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client: Client, path: str, body: dict[str, Any]) -> Any:
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_encounter_and_referral_through_the_api(client: Client, care: Any, login_as: Any) -> None:
+    login_as(client, care.world.users["mpd_officer"])
+    created = post(
+        client,
+        "/api/care/encounters",
+        {
+            "first_name": "Jordan",
+            "last_name": "Rivera",
+            "date_of_birth": "1988-04-12",
+            "place_type": "street",
+            "needs": ["homelessness"],
+            "consent_to_refer": True,
+            "latitude": 41.5912345,
+            "longitude": -93.6298765,
+        },
+    )
+    assert created.status_code == 201
+    encounter = created.json()
+    assert (encounter["latitude"], encounter["longitude"]) == (41.591, -93.63)
+    assert "Rivera" not in created.content.decode()
+    referral = post(
+        client,
+        "/api/care/referrals",
+        {"encounter_id": encounter["id"], "service_id": care.services["housing"].service_id},
+    )
+    assert referral.status_code == 201 and referral.json()["status"] == "requested"
+    listed = client.get("/api/care/referrals").json()
+    assert [r["service_name"] for r in listed] == ["Housing navigation"]
+
+
+def test_api_errors_have_one_shape(client: Client, care: Any, login_as: Any) -> None:
+    login_as(client, care.world.users["mpd_officer"])
+    bad_need = post(
+        client,
+        "/api/care/encounters",
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "date_of_birth": "1990-01-01",
+            "place_type": "street",
+            "needs": ["telepathy"],
+        },
+    )
+    assert bad_need.status_code == 422
+    assert "field 'needs': unknown need(s) telepathy" in bad_need.json()["error"]["message"]
+    encounter = care.encounter()
+    sud = post(
+        client,
+        "/api/care/referrals",
+        {"encounter_id": str(encounter.public_id), "service_id": care.services["detox"].service_id},
+    )
+    assert sud.status_code == 403
+    error = sud.json()["error"]
+    assert error["code"] == "consent_required" and "42 CFR Part 2" in error["message"]
+    missing = client.get("/api/care/referrals/not-a-uuid")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    login_as(client, care.world.users["mpd_analyst"])
+    refused = post(
+        client,
+        "/api/care/encounters",
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "date_of_birth": "1990-01-01",
+            "place_type": "street",
+            "needs": [],
+        },
+    )
+    assert refused.status_code == 403 and "officer" in refused.json()["error"]["message"]
+
+
+def test_status_changes_through_the_api(client: Client, care: Any, login_as: Any) -> None:
+    referral = care.refer("counselling")
+    login_as(client, care.world.users["bhc_clinician"])
+    ok = post(client, f"/api/care/referrals/{referral.public_id}/status", {"status": "accepted"})
+    assert ok.status_code == 200 and ok.json()["status"] == "accepted"
+    conflict = post(
+        client, f"/api/care/referrals/{referral.public_id}/status", {"status": "completed"}
+    )
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "conflict"
+    no_reason = post(
+        client, f"/api/care/referrals/{referral.public_id}/status", {"status": "failed"}
+    )
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]["message"]
+
+
+def test_triage_recommends_records_and_refuses_civilians_for_weapon_calls(
+    client: Client, care: Any, login_as: Any
+) -> None:
+    login_as(client, care.world.users["mpd_officer"])
+    dry = post(
+        client,
+        "/api/care/triage/recommend",
+        {
+            "call_type": "WELFARE",
+            "weapon": False,
+            "violence": False,
+            "medical": False,
+            "received_at": "2025-03-03T15:00:00Z",
+        },
+    )
+    assert dry.json()["response"] == "civilian_crisis_team" and not TriageCall.objects.exists()
+    recorded = post(
+        client,
+        "/api/care/triage/calls",
+        {"call_type": "EDP", "narrative": "man with a knife shouting", "weapon": False},
+    )
+    assert recorded.status_code == 201
+    body = recorded.json()
+    assert body["response"] == "co_responder" and body["rule_id"] == "weapon-or-violence-behavioral"
+    call = TriageCall.objects.get()
+    assert call.keyword_groups == ["weapon"]
+    assert "knife" not in json.dumps(list(TriageCall.objects.values()), default=str)
+    call.weapon = True
+    call.save()
+    civilian = post(
+        client,
+        f"/api/care/triage/calls/{call.public_id}/outcome",
+        {"actual_response": "civilian_crisis_team", "outcome": "resolved_on_scene"},
+    )
+    assert (
+        civilian.status_code == 422
+        and "never handled by a civilian" in civilian.json()["error"]["message"]
+    )
+    ok = post(
+        client,
+        f"/api/care/triage/calls/{call.public_id}/outcome",
+        {"actual_response": "co_responder", "outcome": "diverted_from_jail"},
+    )
+    assert ok.status_code == 200
+
+
+def test_triage_pages(client: Client, care: Any, login_as: Any) -> None:
+    login_as(client, care.world.users["mpd_officer"])
+    response = client.post(
+        "/care/triage/", {"call_type": "CHKWEL", "weapon": "no", "violence": "no", "medical": "no"}
+    )
+    call = TriageCall.objects.get()
+    assert response["Location"] == f"/care/triage/{call.public_id}/"
+    page = client.get(response["Location"]).content.decode()
+    assert call.get_recommended_response_display() in page and call.rule_id in page
+    client.post(
+        f"/care/triage/{call.public_id}/",
+        {"actual_response": call.recommended_response, "outcome": "resolved_on_scene"},
+    )
+    call.refresh_from_db()
+    assert call.outcome == "resolved_on_scene"
+
+
+def test_measures_from_recorded_work(client: Client, care: Any, login_as: Any) -> None:
+    from wellbeat.web.care import actions
+
+    users = care.world.users
+    done = care.refer("counselling")
+    for status in ("accepted", "in-progress", "completed"):
+        actions.do_change_status(users["bhc_clinician"], done, status)
+    declined = care.refer("housing")
+    actions.do_change_status(users["crn_coordinator"], declined, "rejected", "Out of area")
+    care.refer("housing")  # still open
+    login_as(client, users["phd_manager"])
+    rows = {m["key"]: m for m in client.get("/api/care/measures").json()}
+    assert (
+        rows["referral_completion_rate"]["numerator"],
+        rows["referral_completion_rate"]["denominator"],
+    ) == (1, 2)
+    assert rows["time_to_first_contact_hours"]["denominator"] == 1
+    page = client.get("/care/measures/").content.decode()
+    assert "Referral completion rate" in page and "50%" in page
