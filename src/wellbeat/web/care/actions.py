@@ -182,6 +182,10 @@ def do_import_directory(
                 next_position += 1
                 created += 1
             elif existing.document == document:
+                if existing.agency != fields["agency"]:
+                    # The agency joined the hub after the first import: link it now.
+                    existing.agency = fields["agency"]
+                    existing.save(update_fields=["agency"])
                 unchanged += 1
             else:
                 for name, value in fields.items():
