@@ -455,6 +455,11 @@ def farrington(
                 [k - frequency * i + j for i in range(b, 0, -1) for j in range(-w, w + 1)]
             )
             rows = wanted[wanted > 0] - 1
+        if rows.size < 2:
+            raise AberrationInputError(
+                f"at position {k}: {rows.size} reference values exist within b={b} years and "
+                f"w={w}; start the range later"
+            )
         y = matrix[:, rows]
         used = ~np.isnan(y)
         designs, x0 = trend_designs(

@@ -90,15 +90,17 @@ def _solve_weighted(
     xtx = np.einsum("bnp,bnq->bpq", xtw, design)
     xtz = np.einsum("bnp,bn->bp", xtw, z)
     if p == 1:
-        inverse = 1.0 / xtx
+        with np.errstate(divide="ignore"):
+            inverse = 1.0 / xtx
         return inverse[:, :, 0] * xtz, inverse
     if p == 2:
         a, b, c = xtx[:, 0, 0], xtx[:, 0, 1], xtx[:, 1, 1]
         det = a * c - b * b
         inverse = np.empty_like(xtx)
-        inverse[:, 0, 0] = c / det
-        inverse[:, 1, 1] = a / det
-        inverse[:, 0, 1] = inverse[:, 1, 0] = -b / det
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse[:, 0, 0] = c / det
+            inverse[:, 1, 1] = a / det
+            inverse[:, 0, 1] = inverse[:, 1, 0] = -b / det
         return np.einsum("bpq,bq->bp", inverse, xtz), inverse
     inverse = np.linalg.inv(xtx)
     return np.einsum("bpq,bq->bp", inverse, xtz), inverse
