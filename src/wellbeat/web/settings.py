@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "wellbeat.web.audit",
     "wellbeat.web.hub",
     "wellbeat.web.governance",
+    "wellbeat.web.surveillance",
     "wellbeat.web.care",
 ]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +22,7 @@ from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserCont
 from wellbeat.governance.execute import run_plan
 from wellbeat.governance.release import Release
 from wellbeat.lake.engine import open_engine
+from wellbeat.lake.query import AggregateQuery, EventFilter
 from wellbeat.privacy.keys import load_key, write_key_file
 from wellbeat.web.accounts.models import Agency, ApiToken, User
 from wellbeat.web.audit.actions import record
@@ -183,3 +185,60 @@ def governed_extract(
     if request.kind != "extract":
         raise ValueError("governed_extract needs DataRequest(kind='extract')")
     return governed_read(requester_for_user(user), purpose, request, export=export)
+
+
+SYSTEM_READ = "system.read"
+
+
+def system_aggregate(job: str, request: DataRequest) -> pa.Table:
+    """Counts for a scheduled hub job (alert detection), across every agency, unreleased.
+
+    Not for pages or exports: the job keeps only derived signals, and what users then see of
+    them is checked against their own agreements and read through ``governed_aggregate``. Each
+    call writes a ``system.read`` audit entry naming the job."""
+    if request.kind != "aggregate":
+        raise ValueError("system_aggregate needs DataRequest(kind='aggregate')")
+    problems = request.problems()
+    if problems:
+        raise ValueError("; ".join(problems))
+    query = AggregateQuery(
+        filter=EventFilter(
+            agencies=request.agencies,
+            sectors=request.sectors,
+            kinds=request.kinds,
+            syndromes=request.syndromes,
+            codes=request.codes,
+            start=request.start,
+            end=request.end,
+        ),
+        area_layer=request.area_layer,
+        period=request.period,  # type: ignore[arg-type]
+        by=request.by,
+    )
+    engine = open_engine(data_dir())
+    try:
+        table = engine.aggregate(query)
+    finally:
+        close = getattr(engine, "close", None)
+        if callable(close):
+            close()
+    with transaction.atomic():
+        record(
+            SYSTEM_READ,
+            actor=None,
+            agency=None,
+            target=f"job:{job}",
+            details={
+                "job": job,
+                "syndromes": list(request.syndromes) if request.syndromes else None,
+                "sectors": list(request.sectors) if request.sectors else None,
+                "kinds": list(request.kinds) if request.kinds else None,
+                "area_layer": request.area_layer,
+                "period": request.period,
+                "start": request.start.isoformat() if request.start else None,
+                "end": request.end.isoformat() if request.end else None,
+                "rows": table.num_rows,
+            },
+            actor_label=f"job:{job}",
+        )
+    return table

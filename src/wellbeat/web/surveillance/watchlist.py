@@ -1,0 +1,84 @@
+"""The indicators the detection job watches, with the purpose under which users read them.
+
+An entry names its events the way an aggregate request does (syndromes, sectors, kinds), its
+period type (day or week) and the purpose whose agreements govern who may see its alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from wellbeat.governance import DataRequest
+
+DEFAULT_LAYER = "neighbourhood"
+"""Area layer alerts are computed at (the synthetic city's and most agreements' finest
+shared layer for overdoses)."""
+
+
+@dataclass(frozen=True)
+class WatchedIndicator:
+    """One indicator x area series family the job runs detection over."""
+
+    id: str
+    label: str
+    purpose: str
+    period: Literal["day", "week"] = "day"
+    syndromes: tuple[str, ...] | None = None
+    sectors: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    spikes: bool = False
+    """Whether ODMAP-style threshold spikes are raised too (daily indicators only)."""
+
+    def request(self, layer: str, agencies: tuple[str, ...] | None = None) -> DataRequest:
+        """The aggregate request for this indicator's counts by area and period."""
+        return DataRequest(
+            kind="aggregate",
+            agencies=agencies,
+            syndromes=self.syndromes,
+            sectors=self.sectors,
+            kinds=self.kinds,
+            area_layer=layer,
+            period=self.period,
+            by=("agency",),
+        )
+
+
+WATCHLIST: tuple[WatchedIndicator, ...] = (
+    WatchedIndicator(
+        "suspected_overdose",
+        "Suspected overdoses (EMS and ED)",
+        "overdose_response",
+        syndromes=("overdose",),
+        sectors=("fire_ems", "emergency_dept"),
+        spikes=True,
+    ),
+    WatchedIndicator(
+        "ed_assault_injury",
+        "ED assault injuries",
+        "violence_prevention",
+        period="week",
+        syndromes=("assault_injury",),
+        sectors=("emergency_dept",),
+    ),
+    WatchedIndicator(
+        "mental_health_crisis",
+        "Mental-health crisis calls",
+        "crisis_response",
+        period="week",
+        syndromes=("mental_health_crisis",),
+        kinds=("call_for_service",),
+    ),
+)
+"""What the job watches by default (docs/alerts.md)."""
+
+WATCHED = {w.id: w for w in WATCHLIST}
+
+
+def watched(indicator_id: str) -> WatchedIndicator:
+    try:
+        return WATCHED[indicator_id]
+    except KeyError:
+        raise ValueError(
+            f"indicator {indicator_id!r} is not watched; expected one of {', '.join(WATCHED)}"
+        ) from None
