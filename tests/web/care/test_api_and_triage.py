@@ -131,8 +131,6 @@ def test_triage_recommends_records_and_refuses_civilians_for_weapon_calls(
     call = TriageCall.objects.get()
     assert call.keyword_groups == ["weapon"]
     assert "knife" not in json.dumps(list(TriageCall.objects.values()), default=str)
-    call.weapon = True
-    call.save()
     civilian = post(
         client,
         f"/api/care/triage/calls/{call.public_id}/outcome",

@@ -812,7 +812,8 @@ def do_record_call_response(
             "invalid",
             f"field 'outcome': {outcome!r} is not one of {', '.join(o.value for o in CallOutcome)}",
         ) from None
-    if call.weapon is True and response in triage.CIVILIAN_RESPONSES:
+    weapon_present = call.weapon is True or "weapon" in (call.keyword_groups or [])
+    if weapon_present and response in triage.CIVILIAN_RESPONSES:
         raise CareError(
             "invalid",
             "field 'actual_response': a call with a weapon present is never handled by a "
