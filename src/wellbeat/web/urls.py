@@ -7,11 +7,13 @@ from wellbeat.web.governance.api import router as governance_router
 
 api.add_router("/governance", governance_router)
 api.add_router("/care", "wellbeat.web.care.api.router")
+api.add_router("/surveillance", "wellbeat.web.surveillance.api.router")
 
 urlpatterns = [
     path("", include("wellbeat.web.hub.urls")),
     path("accounts/", include("wellbeat.web.accounts.urls")),
     path("audit/", include("wellbeat.web.audit.urls")),
+    path("surveillance/", include("wellbeat.web.surveillance.urls")),
     path("api/", api.urls),
     path("", include("wellbeat.web.governance.urls")),
     path("", include("wellbeat.web.care.urls")),

@@ -1,0 +1,309 @@
+"""Surveillance pages: overview, indicator explorer, alert list and detail with transitions,
+subscriptions with delivery state, spike thresholds. Views parse and render; reads go through
+``governed_aggregate`` as the viewer, changes through ``actions``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import plotly
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Max
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from wellbeat.analytics.alerts import DEFAULT_SPIKE_THRESHOLD, METHODS
+from wellbeat.web.accounts.models import Role, User
+from wellbeat.web.surveillance import actions
+from wellbeat.web.surveillance.evidence import (
+    area_map,
+    governed_area_totals,
+    governed_series,
+    layer_named,
+)
+from wellbeat.web.surveillance.models import Alert, AlertStatus, Channel, SpikeThreshold
+from wellbeat.web.surveillance.watchlist import DEFAULT_LAYER, WATCHED, WATCHLIST
+
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+"""Plotly's bundled JavaScript, served from the installed package (no CDN, no copy step)."""
+
+OVERVIEW_DAYS = 90
+EVIDENCE_DAYS = 56
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def plotly_js(request: HttpRequest) -> FileResponse:
+    """The installed plotly.min.js (same origin, so the strict CSP allows it)."""
+    if not PLOTLY_JS.is_file():
+        raise Http404("plotly's bundled JavaScript is missing from the installed package")
+    response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def data_end() -> dt.date:
+    """The day dashboards end on: the newest signal the job saw, else yesterday."""
+    newest = Alert.objects.exclude(kind="data_quality").aggregate(d=Max("last_signal_on"))["d"]
+    return newest or timezone.localdate() - dt.timedelta(days=1)
+
+
+def _visible(user: User, rows: Any) -> list[Alert]:
+    return actions.visible_alerts(user, rows)
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    end = data_end()
+    start = end - dt.timedelta(days=OVERVIEW_DAYS - 1)
+    cards = []
+    for spec in WATCHLIST:
+        series = governed_series(user, spec, start=start, end=end)
+        cards.append(
+            {
+                "spec": spec,
+                "series": series,
+                "chart": {**series.chart(spec.label), "type": "sparkline"},
+                "latest": next((v for v in reversed(series.observed) if v is not None), None),
+            }
+        )
+    open_alerts = Alert.objects.exclude(status=AlertStatus.CLOSED).order_by(
+        "-last_signal_on", "-pk"
+    )
+    latest = _visible(user, open_alerts[:300])[:10]
+    return render(
+        request,
+        "surveillance/overview.html",
+        {"cards": cards, "alerts": latest, "start": start, "end": end},
+    )
+
+
+@login_required
+def explorer(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    spec = WATCHED.get(request.GET.get("indicator", ""), WATCHLIST[0])
+    layer_name = request.GET.get("layer", DEFAULT_LAYER)
+    layer = layer_named(layer_name)
+    area = request.GET.get("area", "") or None
+    end = data_end()
+    days = 365 if spec.period == "week" else 120
+    start = end - dt.timedelta(days=days - 1)
+    if layer is not None and area is not None and area not in layer.ids:
+        area = None
+    series = governed_series(
+        user, spec, start=start, end=end, layer=layer_name if area else None, area=area
+    )
+    totals: dict[str, float | None] = {}
+    map_refusal = ""
+    chart_map = None
+    if layer is not None:
+        totals, map_refusal, _ = governed_area_totals(user, spec, layer_name, start, end)
+        if not map_refusal:
+            chart_map = area_map(
+                layer,
+                totals,
+                highlight=(area,) if area else (),
+                title=f"{spec.label} by {layer_name}, {start} to {end}",
+            )
+    where = layer.names[layer.index_of(area)] if layer is not None and area else "the whole city"
+    return render(
+        request,
+        "surveillance/explorer.html",
+        {
+            "spec": spec,
+            "watchlist": WATCHLIST,
+            "layer": layer,
+            "layer_name": layer_name,
+            "area": area,
+            "where": where,
+            "series": series,
+            "chart_series": series.chart(f"{spec.label}: {where}"),
+            "chart_map": chart_map,
+            "map_refusal": map_refusal,
+            "area_rows": sorted(
+                ((a, layer.names[layer.index_of(a)] if layer else a, v) for a, v in totals.items()),
+                key=lambda row: row[0],
+            ),
+            "start": start,
+            "end": end,
+        },
+    )
+
+
+@login_required
+def alert_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    status = request.GET.get("status", "open")
+    rows = Alert.objects.all()
+    if status == "open":
+        rows = rows.exclude(status=AlertStatus.CLOSED)
+    elif status in AlertStatus.values:
+        rows = rows.filter(status=status)
+    return render(
+        request,
+        "surveillance/alert_list.html",
+        {
+            "alerts": _visible(user, rows[:1000])[:200],
+            "status": status,
+            "statuses": AlertStatus.choices,
+        },
+    )
+
+
+def visible_alert_or_404(user: User, pk: int) -> Alert:
+    alert = get_object_or_404(Alert, pk=pk)
+    if not actions.can_see(user, alert):
+        raise Http404("no such alert")
+    return alert
+
+
+@login_required
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    alert = visible_alert_or_404(user, pk)
+    context: dict[str, Any] = {"alert": alert, "signals": alert.signals.all()}
+    context["history"] = alert.events.select_related("actor")
+    spec = WATCHED.get(alert.indicator)
+    if spec is not None and alert.area:
+        end = alert.last_signal_on + dt.timedelta(days=7)
+        start = alert.started_on - dt.timedelta(days=EVIDENCE_DAYS)
+        series = governed_series(
+            user,
+            spec,
+            start=start,
+            end=end,
+            layer=alert.layer,
+            area=alert.area,
+            agencies=tuple(alert.agencies),
+            method=alert.method if alert.method in METHODS else None,
+        )
+        context["series"] = series
+        context["chart_series"] = series.chart(f"{alert.indicator_label}: {alert.area_name}")
+        layer = layer_named(alert.layer)
+        if layer is not None:
+            window_start = alert.started_on
+            totals, refusal, _ = governed_area_totals(
+                user, spec, alert.layer, window_start, alert.last_signal_on
+            )
+            context["map_refusal"] = refusal
+            if not refusal:
+                context["chart_map"] = area_map(
+                    layer,
+                    totals,
+                    highlight=(alert.area,),
+                    context=tuple(alert.neighbours),
+                    title=f"{alert.area_name} and its neighbours, "
+                    f"{window_start} to {alert.last_signal_on}",
+                )
+    context["can_acknowledge"] = alert.status == AlertStatus.NEW
+    context["can_investigate"] = alert.status in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
+    context["can_close"] = alert.is_open
+    return render(request, "surveillance/alert_detail.html", context)
+
+
+@login_required
+@require_POST
+def alert_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    user = _user(request)
+    alert = visible_alert_or_404(user, pk)
+    do = actions.TRANSITION_ACTIONS.get(action)
+    if do is None:
+        raise Http404(f"no transition {action}")
+    note = request.POST.get("note", "")
+    try:
+        do(user, alert, note)
+    except actions.AlertError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Alert {alert.pk}: {action} recorded.")
+    return redirect("surveillance:alert", pk=alert.pk)
+
+
+@login_required
+def subscriptions(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        try:
+            actions.do_subscribe(
+                user,
+                channel=request.POST.get("channel", ""),
+                target=request.POST.get("target", ""),
+                indicator=request.POST.get("indicator", ""),
+                areas=request.POST.get("areas", "").replace(";", ",").split(","),
+                method=request.POST.get("method", ""),
+            )
+        except actions.AlertError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Subscription saved.")
+            return redirect("surveillance:subscriptions")
+    subs = user.alert_subscriptions.prefetch_related("deliveries__alert")  # type: ignore[attr-defined]
+    return render(
+        request,
+        "surveillance/subscriptions.html",
+        {
+            "subscriptions": subs,
+            "channels": Channel.choices,
+            "watchlist": WATCHLIST,
+            "methods": METHODS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    sub = get_object_or_404(user.alert_subscriptions, pk=pk)  # type: ignore[attr-defined]
+    actions.do_unsubscribe(user, sub)
+    messages.success(request, "Subscription removed.")
+    return redirect("surveillance:subscriptions")
+
+
+@login_required
+def thresholds(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (user.has_role(Role.AGENCY_ADMIN) or user.has_role(Role.HUB_ADMIN)):
+        raise PermissionDenied("Setting spike thresholds needs the agency admin role.")
+    if request.method == "POST":
+        try:
+            value = int(request.POST.get("threshold", ""))
+        except ValueError:
+            messages.error(request, "field 'threshold': expected a whole number >= 1")
+        else:
+            try:
+                actions.do_set_spike_threshold(
+                    user,
+                    request.POST.get("indicator", ""),
+                    request.POST.get("layer", DEFAULT_LAYER),
+                    request.POST.get("area", "").strip(),
+                    value,
+                )
+            except actions.AlertError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "Threshold saved.")
+                return redirect("surveillance:thresholds")
+    layer = layer_named(DEFAULT_LAYER)
+    return render(
+        request,
+        "surveillance/thresholds.html",
+        {
+            "rows": SpikeThreshold.objects.select_related("agency", "set_by"),
+            "default": DEFAULT_SPIKE_THRESHOLD,
+            "spiky": [w for w in WATCHLIST if w.spikes],
+            "layer": layer,
+            "layer_name": DEFAULT_LAYER,
+        },
+    )
