@@ -4,6 +4,7 @@ as an administrator runs them)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,14 @@ PACKAGED = Path(hsds.__file__).parent / "data" / hsds.SYNTHETIC_DIRECTORY
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # The data directory's own SQLite file, whatever database the test run itself uses.
+    env = {k: v for k, v in os.environ.items() if k != "WELLBEAT_DATABASE_URL"}
     return subprocess.run(
-        [sys.executable, "-m", "wellbeat", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "wellbeat", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 

@@ -25,7 +25,6 @@ from wellbeat.care import triage
 from wellbeat.care.consent import ConsentDecision, part2_consent
 from wellbeat.care.fhir import ConsentRecord, ReferralRecord, referral_bundle
 from wellbeat.care.hsds import (
-    AGENCY_IDENTIFIER_TYPE,
     ServiceUpdate,
     service_from_hsds,
     update_service_document,
@@ -239,14 +238,6 @@ def do_update_service(actor: User, entry: DirectoryEntry, update: ServiceUpdate)
             },
         )
     return entry
-
-
-def hub_agency_code_for(document: dict[str, Any]) -> str | None:
-    """The hub agency a document names as running the service, if any."""
-    for ident in (document.get("organization") or {}).get("organization_identifiers") or []:
-        if ident.get("identifier_type") == AGENCY_IDENTIFIER_TYPE:
-            return str(ident.get("identifier"))
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def services(request: HttpRequest) -> HttpResponse:
         )
     documents = [
         e.document
-        for e in DirectoryEntry.objects.order_by("position", "service_id").only("document")
+        for e in DirectoryEntry.objects.order_by("position", "service_id").only("document_json")
         if _matches(e.document, request, after)
     ]
     if _bool(request.GET.get("minimal")):
@@ -169,7 +169,7 @@ def services(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def service(request: HttpRequest, service_id: str) -> JsonResponse:
-    entry = DirectoryEntry.objects.filter(service_id=service_id).only("document").first()
+    entry = DirectoryEntry.objects.filter(service_id=service_id).only("document_json").first()
     if entry is None:
         return error_response(404, "not_found", f"no service with id {service_id}")
     return JsonResponse(entry.document)

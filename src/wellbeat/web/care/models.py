@@ -7,7 +7,9 @@ free-text notes. State changes go through ``wellbeat.web.care.actions``.
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -62,7 +64,9 @@ class DirectoryEntry(models.Model):
     accepting_referrals = models.BooleanField(default=False)
     first_contact_hours = models.PositiveIntegerField(null=True, blank=True)
     last_modified = models.DateTimeField(null=True, blank=True)
-    document = models.JSONField()
+    document_json = models.TextField(
+        help_text="The HSDS service document as imported, as JSON text (key order kept)"
+    )
     position = models.PositiveIntegerField(default=0)
     imported_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -73,6 +77,20 @@ class DirectoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization_name})"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The HSDS document. Kept as text rather than a JSON column so that an export returns
+        the imported bytes on every database (PostgreSQL's jsonb reorders keys)."""
+        cached = getattr(self, "_document_cache", None)
+        if cached is None or cached[0] is not self.document_json:
+            cached = (self.document_json, json.loads(self.document_json))
+            self._document_cache = cached
+        return cached[1]
+
+    @document.setter
+    def document(self, value: dict[str, Any]) -> None:
+        self.document_json = json.dumps(value, ensure_ascii=False)
 
     def view(self) -> DirectoryService:
         return service_from_hsds(self.document)
