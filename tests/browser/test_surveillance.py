@@ -1,0 +1,60 @@
+"""In a real browser: an analyst signs in (password + TOTP), sees an alert on the surveillance
+overview, opens it, sees the evidence drawn, and acknowledges it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_analyst_sees_opens_and_acknowledges_an_alert(
+    driver: Any, hub_url: Any, sign_in: Any, world: Any, hub_data_dir: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from tests.web.governance.lake_support import write_areas
+    from tests.web.surveillance.conftest import FIRST_DAY, LAST_DAY, daily_counts, ingest_daily
+
+    from wellbeat.web.governance import actions as governance
+    from wellbeat.web.surveillance.detection import run_detection
+    from wellbeat.web.surveillance.models import Alert
+
+    write_areas(hub_data_dir)
+    ingest_daily(hub_data_dir, "MFD", daily_counts())
+    agreement = governance.do_draft_agreement(
+        world.users["mfd_admin"],
+        title="EMS overdoses to public health",
+        provider=world.agencies["MFD"],
+        recipient=world.agencies["PHD"],
+        purpose="overdose_response",
+        granularity="aggregate",
+        finest_layer="neighbourhood",
+        finest_period="day",
+        min_cell=1,
+        valid_from=FIRST_DAY - dt.timedelta(days=30),
+        syndromes=("overdose", "opioid_overdose"),
+    )
+    governance.do_approve_agreement(world.users["mfd_admin"], agreement, "ok")
+    governance.do_approve_agreement(world.users["phd_admin"], agreement, "ok")
+    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    alert = Alert.objects.get(area="n1", method="threshold")
+
+    sign_in("phd_analyst", world.password, world.totp_code("phd_analyst"))
+    nav = driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
+    nav.find_element(By.LINK_TEXT, "Overview").click()
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Surveillance overview"
+    driver.find_element(By.CSS_SELECTOR, f"a[href='/surveillance/alerts/{alert.pk}/']").click()
+    assert driver.find_element(By.TAG_NAME, "h1").text.startswith(f"Alert #{alert.pk}")
+    assert driver.find_element(By.ID, "alert-status").text == "New"
+    # The evidence chart and the map were drawn by the bundled plotly.js.
+    drawn = driver.find_elements(By.CSS_SELECTOR, "[data-drawn=true]")
+    assert len(drawn) == 2
+    driver.find_element(By.ID, "acknowledge").click()
+    assert driver.find_element(By.ID, "alert-status").text == "Acknowledged"
+    assert "acknowledge recorded" in driver.find_element(By.CSS_SELECTOR, ".messages").text
+    assert Alert.objects.get(pk=alert.pk).status == "acknowledged"
+    problems = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert problems == []
