@@ -39,9 +39,9 @@ SUBSCRIPTION_DELETED = "subscription.deleted"
 JOB_LABEL = "job:alerts"
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    AlertStatus.ACKNOWLEDGED: (AlertStatus.NEW,),
-    AlertStatus.INVESTIGATING: (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED),
-    AlertStatus.CLOSED: (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED, AlertStatus.INVESTIGATING),
+    "acknowledged": ("new",),
+    "investigating": ("new", "acknowledged"),
+    "closed": ("new", "acknowledged", "investigating"),
 }
 """Target status -> the statuses it may be reached from."""
 
@@ -290,19 +290,19 @@ def _transition(actor: User, alert: Alert, target: str, action: str, note: str) 
 
 def do_acknowledge(actor: User, alert: Alert, note: str = "") -> Alert:
     """Someone has seen the alert and owns the first look."""
-    return _transition(actor, alert, AlertStatus.ACKNOWLEDGED, ALERT_ACKNOWLEDGED, note.strip())
+    return _transition(actor, alert, "acknowledged", ALERT_ACKNOWLEDGED, note.strip())
 
 
 def do_investigate(actor: User, alert: Alert, note: str = "") -> Alert:
     """The alert is being looked into (outreach, field check, partner call)."""
-    return _transition(actor, alert, AlertStatus.INVESTIGATING, ALERT_INVESTIGATING, note.strip())
+    return _transition(actor, alert, "investigating", ALERT_INVESTIGATING, note.strip())
 
 
 def do_close(actor: User, alert: Alert, note: str) -> Alert:
     """Close with a note saying what was found or done (required)."""
     if not note.strip():
         raise AlertError("invalid", "field 'note': closing an alert needs a note saying why")
-    return _transition(actor, alert, AlertStatus.CLOSED, ALERT_CLOSED, note.strip())
+    return _transition(actor, alert, "closed", ALERT_CLOSED, note.strip())
 
 
 TRANSITION_ACTIONS = {

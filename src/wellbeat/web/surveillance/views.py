@@ -248,7 +248,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Subscription saved.")
             return redirect("surveillance:subscriptions")
-    subs = user.alert_subscriptions.prefetch_related("deliveries__alert")  # type: ignore[attr-defined]
+    subs = user.alert_subscriptions.prefetch_related("deliveries__alert")
     return render(
         request,
         "surveillance/subscriptions.html",
@@ -265,7 +265,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    sub = get_object_or_404(user.alert_subscriptions, pk=pk)  # type: ignore[attr-defined]
+    sub = get_object_or_404(user.alert_subscriptions, pk=pk)
     actions.do_unsubscribe(user, sub)
     messages.success(request, "Subscription removed.")
     return redirect("surveillance:subscriptions")
