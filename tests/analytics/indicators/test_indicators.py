@@ -3,6 +3,7 @@ zero-filling, periods (ISO vs MMWR weeks), the repeat-crisis window and exports.
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -291,3 +292,41 @@ def test_catalogue_rejects_a_repeated_code() -> None:
         IndicatorError, match=r"my.yaml:6: indicator 'a' field 'code': code repeats"
     ):
         parse_catalogue("indicators:\n" + one + one, "my.yaml")
+
+
+def test_cli_lists_the_catalogue() -> None:
+    from click.testing import CliRunner
+
+    from wellbeat.cli import cli
+
+    result = CliRunner().invoke(cli, ["indicators", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    codes = [i["code"] for i in json.loads(result.output)["indicators"]]
+    assert codes == list(default_catalogue().codes)
+
+
+def test_cli_computes_series_and_area_tables(world_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wellbeat.cli import cli
+
+    runner = CliRunner()
+    base = ["indicators", "compute", "--data-dir", str(world_dir), "--indicator", "self_harm"]
+    out = tmp_path / "series.csv"
+    result = runner.invoke(cli, [*base, "--indicator", "violent_crime", "--period", "day",
+                                 "--start", "2024-03-01", "--end", "2024-03-11", "--out",
+                                 str(out), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rows"] == 20
+    rows = pacsv.read_csv(out).to_pylist()
+    assert sum(r["count"] for r in rows if r["indicator"] == "violent_crime") == 2
+    assert {r["denominator"] for r in rows} == {4000}  # the beat layer's total population
+    areas = tmp_path / "areas.parquet"
+    result = runner.invoke(cli, [*base, "--layer", "beat", "--table", "areas", "--out", str(areas)])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(areas).num_rows == 4
+    bad = runner.invoke(cli, [*base, "--layer", "ward", "--out", str(areas)])
+    assert bad.exit_code == 1 and "no such area layer" in bad.output
+    bad = runner.invoke(cli, ["indicators", "compute", "--data-dir", str(world_dir),
+                              "--indicator", "nope", "--out", str(areas)])  # fmt: skip
+    assert bad.exit_code == 1 and "unknown indicator 'nope'" in bad.output
