@@ -33,6 +33,7 @@ DEFAULT_BASELINE = 7
 DEFAULT_ALPHA: dict[str, float] = {"C1": 0.001, "C2": 0.001, "C3": 0.025}
 """R's default ``alpha`` per method (one-sided; the bound uses ``qnorm(1 - alpha)``)."""
 
+_GATHER_CELLS = 4_000_000
 _GUARD: dict[str, int] = {"C1": 0, "C2": 2, "C3": 2}
 _MAX_LAG_EXTRA: dict[str, int] = {"C1": 0, "C2": 2, "C3": 4}
 
@@ -43,9 +44,14 @@ def _baseline_stats(
     """Mean and ``max(sd, minSigma)`` of the ``baseline`` values ending ``guard + 1`` before."""
     lags = np.arange(baseline + guard, guard, -1)
     columns = positions[:, np.newaxis] - 1 - lags[np.newaxis, :]
-    window = counts[:, columns]
-    mean = window.mean(axis=2)
-    sd = np.maximum(window.std(axis=2, ddof=1), min_sigma)
+    mean = np.empty((counts.shape[0], positions.size))
+    sd = np.empty_like(mean)
+    # Gather the windows a block of series at a time to bound memory (series x range x days).
+    block = max(1, _GATHER_CELLS // max(1, columns.size))
+    for start in range(0, counts.shape[0], block):
+        window = counts[start : start + block][:, columns]
+        mean[start : start + block] = window.mean(axis=2)
+        sd[start : start + block] = np.maximum(window.std(axis=2, ddof=1), min_sigma)
     return mean, sd
 
 

@@ -364,9 +364,11 @@ def fit_with_trend_rules(
     ``p_threshold_trend``, ``b >= 3`` and a prediction not above the largest baseline count;
     elsewhere refit without it."""
     everyone = np.arange(baseline.y.shape[0])
+    # With b < 3 R never keeps the trend: fitting it first and refitting (or falling back)
+    # without it ends in the same no-trend model, so go there directly.
     fit = baseline.fit(
         everyone,
-        trend,
+        trend and b >= 3,
         reweight=reweight,
         weights_threshold=weights_threshold,
         slope_scale=slope_scale,
