@@ -28,7 +28,7 @@ def test_the_planted_spike_raises_an_aberration_and_a_threshold_alert(detected: 
     assert threshold.neighbours == ["n0", "n2", "n3"]
     assert threshold.area_name == "N1"
     # The quiet background (one event every few days) raises nothing.
-    assert not Alert.objects.exclude(area=SPIKE_AREA).exists()
+    assert not Alert.objects.exclude(area=SPIKE_AREA).exclude(kind="data_quality").exists()
 
 
 def test_running_again_raises_nothing_twice(detected: Any) -> None:
@@ -69,7 +69,35 @@ def test_an_admin_threshold_overrides_the_default(watched_city: Any, world: Any)
 
 def test_every_job_read_is_audited_as_a_system_read(detected: Any) -> None:
     reads = AuditEntry.objects.filter(action="system.read")
-    assert reads.count() == 3  # one per watched indicator
+    assert reads.count() == 4  # one per watched indicator, one for the quality monitors
     assert {e.actor_username for e in reads} == {"job:alerts"}
     raised = AuditEntry.objects.filter(action="alert.raised")
-    assert raised.count() == Alert.objects.count()
+    assert raised.count() == Alert.objects.count()  # data-quality alerts included
+
+
+def test_a_stale_source_raises_one_data_quality_alert_to_its_admins(
+    watched_city: Any, world: Any
+) -> None:
+    from wellbeat.web.surveillance.actions import can_see
+
+    # The test events carry no codes at all: the informative-codes monitor fails.
+    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    dq = Alert.objects.filter(kind="data_quality", source_agency=world.agencies["MFD"])
+    assert dq.count() >= 1
+    alert = dq.first()
+    assert alert is not None and alert.summary
+    assert can_see(world.users["mfd_admin"], alert)
+    assert not can_see(world.users["mfd_analyst"], alert)
+    assert not can_see(world.users["phd_admin"], alert)
+    before = dq.count()
+    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    assert dq.count() == before
+
+
+def test_the_home_page_shows_data_quality_per_source(
+    client: Any, watched_city: Any, world: Any, login_as: Any
+) -> None:
+    login_as(client, world.users["mpd_analyst"])
+    page = client.get("/").content.decode()
+    assert "Data quality by source" in page
+    assert "quality-alert" in page and ">MFD<" in page

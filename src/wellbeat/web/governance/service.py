@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from wellbeat.analytics.quality import SourceQuality, source_quality
 from wellbeat.geo import load_layers
 from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserContext, plan
 from wellbeat.governance.execute import run_plan
@@ -242,3 +243,20 @@ def system_aggregate(job: str, request: DataRequest) -> pa.Table:
             actor_label=f"job:{job}",
         )
     return table
+
+
+def system_source_quality(job: str) -> list[SourceQuality]:
+    """Per-source data-quality monitors (freshness, latency, volume, informative fields,
+    invalid codes) for the hub's home page and the detection job: per-agency metrics, no event
+    rows. Audited as ``system.read`` naming the job."""
+    reports = source_quality(data_dir())
+    with transaction.atomic():
+        record(
+            SYSTEM_READ,
+            actor=None,
+            agency=None,
+            target=f"job:{job}",
+            details={"job": job, "kind": "source_quality", "sources": len(reports)},
+            actor_label=f"job:{job}",
+        )
+    return reports

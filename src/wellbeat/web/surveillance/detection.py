@@ -23,10 +23,15 @@ from wellbeat.analytics.alerts import (
 )
 from wellbeat.geo import AreaLayer, load_layers, queen_neighbours
 from wellbeat.governance import DataRequest
-from wellbeat.web.governance.service import data_dir, system_aggregate
-from wellbeat.web.surveillance.actions import SignalContext, do_raise_signals
+from wellbeat.web.accounts.models import Agency
+from wellbeat.web.governance.service import data_dir, system_aggregate, system_source_quality
+from wellbeat.web.surveillance.actions import (
+    SignalContext,
+    do_raise_data_quality,
+    do_raise_signals,
+)
 from wellbeat.web.surveillance.delivery import deliver_due, queue_deliveries
-from wellbeat.web.surveillance.models import SpikeThreshold
+from wellbeat.web.surveillance.models import Alert, SpikeThreshold
 from wellbeat.web.surveillance.watchlist import DEFAULT_LAYER, WATCHLIST, WatchedIndicator
 
 JOB_NAME = "alerts"
@@ -46,6 +51,7 @@ class DetectionRun:
     raised: int = 0
     extended: int = 0
     duplicates: int = 0
+    data_quality: int = 0
     deliveries: int = 0
     failed_deliveries: int = 0
     per_indicator: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -60,6 +66,7 @@ class DetectionRun:
             "raised": self.raised,
             "extended": self.extended,
             "duplicates": self.duplicates,
+            "data_quality_alerts": self.data_quality,
             "deliveries": self.deliveries,
             "failed_deliveries": self.failed_deliveries,
             "indicators": self.per_indicator,
@@ -177,6 +184,7 @@ def run_detection(
             "signals": len(signals),
             "raised": len(outcome.raised),
         }
+    new_alerts.extend(_raise_data_quality(as_of, run))
     queue_deliveries(new_alerts)
     if deliver:
         done = deliver_due()
@@ -184,3 +192,21 @@ def run_detection(
         run.failed_deliveries = sum(1 for d in done if d.status == "failed")
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _raise_data_quality(as_of: dt.date, run: DetectionRun) -> list[Alert]:
+    """One data-quality alert per source agency and failing check (status ``alert``), to
+    that agency's admins; an open one is updated rather than raised again."""
+    agencies = {a.code: a for a in Agency.objects.all()}
+    raised = []
+    for report in system_source_quality(JOB_NAME):
+        source = agencies.get(report.agency)
+        if source is None or report.status != "alert":
+            continue
+        for check in report.checks:
+            if check.status == "alert":
+                alert, created = do_raise_data_quality(source, check.name, check.reason, as_of)
+                if created:
+                    raised.append(alert)
+                    run.data_quality += 1
+    return raised
