@@ -34,12 +34,35 @@ def _directory() -> None:
     )
 
 
-def _fresh_code(world: Any, username: str) -> str:
-    """A TOTP code the hub will accept again for a user who signed in earlier in this test."""
+def _sign_in(driver: Any, hub_url: Any, world: Any, username: str) -> None:
+    """Sign in through the real pages, waiting for each step (the TOTP step is reset first, so
+    a user may sign in again within one 30-second code window)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
     from wellbeat.web.accounts.models import User
 
     User.objects.filter(username=username).update(totp_last_step=0)
-    return world.totp_code(username)
+    driver.delete_all_cookies()
+    driver.get(hub_url("/accounts/login/"))
+    driver.find_element(By.ID, "id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(world.password)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: "/accounts/login/verify/" in d.current_url)
+    driver.find_element(By.ID, "id_code").send_keys(world.totp_code(username))
+    driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: "/accounts/login/" not in d.current_url)
+
+
+def _go(driver: Any, element: Any) -> None:
+    """Click something that loads a new page and wait until the old page is gone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
 
 
 def _button(driver: Any, text: str) -> Any:
@@ -49,7 +72,7 @@ def _button(driver: Any, text: str) -> Any:
 
 
 def test_encounter_referral_loop_consent_refusal_and_revocation(
-    driver: Any, hub_url: Any, sign_in: Any, world: Any
+    driver: Any, hub_url: Any, world: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -57,9 +80,9 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     driver.set_window_size(390, 844)  # a phone
 
     # The officer records an encounter and refers.
-    sign_in("mpd_officer", world.password, world.totp_code("mpd_officer"))
+    _sign_in(driver, hub_url, world, "mpd_officer")
     driver.get(hub_url("/care/"))
-    driver.find_element(By.LINK_TEXT, "New encounter").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "New encounter"))
     driver.find_element(By.ID, "id_first_name").send_keys("Jordan")
     driver.find_element(By.ID, "id_last_name").send_keys("Rivera")
     driver.execute_script(
@@ -71,24 +94,23 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     driver.find_element(By.ID, "id_consent_to_refer").click()
     form = driver.find_element(By.CSS_SELECTOR, "form.phone-form")
     assert form.size["width"] <= 390
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _go(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "Refer to a service"
 
-    _button(driver, "Refer to Withdrawal management").click()
+    _go(driver, _button(driver, "Refer to Withdrawal management"))
     refusal = driver.find_element(By.CSS_SELECTOR, ".messages").text
     assert "Referral to Withdrawal management refused" in refusal
     assert "42 CFR Part 2" in refusal and "none is on file" in refusal
 
-    _button(driver, "Refer to Crisis counselling").click()
+    _go(driver, _button(driver, "Refer to Crisis counselling"))
     row = driver.find_element(By.CSS_SELECTOR, "table tbody tr")
     assert "Crisis counselling" in row.text and "Sent, awaiting the provider" in row.text
 
     # The provider accepts, records first contact and completes.
-    driver.delete_all_cookies()
-    sign_in("bhc_clinician", world.password, world.totp_code("bhc_clinician"))
+    _sign_in(driver, hub_url, world, "bhc_clinician")
     driver.get(hub_url("/care/provider/"))
     for move in ("accepted", "in-progress", "completed"):
-        driver.find_element(By.CSS_SELECTOR, f"button[data-move='{move}']").click()
+        _go(driver, driver.find_element(By.CSS_SELECTOR, f"button[data-move='{move}']"))
         assert (
             "Referral to Crisis counselling"
             in driver.find_element(By.CSS_SELECTOR, ".messages").text
@@ -98,15 +120,13 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     )
 
     # The officer sees the change.
-    driver.delete_all_cookies()
-    sign_in("mpd_officer", world.password, _fresh_code(world, "mpd_officer"))
+    _sign_in(driver, hub_url, world, "mpd_officer")
     driver.get(hub_url("/care/referrals/mine/"))
     assert "Completed" in driver.find_element(By.CSS_SELECTOR, "table tbody").text
     assert "Crisis counselling: Completed" in driver.find_element(By.CSS_SELECTOR, ".callout").text
 
     # The coordinator sees it closed.
-    driver.delete_all_cookies()
-    sign_in("bhc_coordinator", world.password, world.totp_code("bhc_coordinator"))
+    _sign_in(driver, hub_url, world, "bhc_coordinator")
     driver.get(hub_url("/care/coordinator/"))
     status = driver.find_element(By.CSS_SELECTOR, "table tbody [data-status]")
     assert status.get_attribute("data-status") == "completed"
@@ -128,24 +148,22 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
         signed_on=date.today(),
         expires_on=date(date.today().year + 1, 12, 31),
     )
-    driver.delete_all_cookies()
-    sign_in("mpd_officer", world.password, _fresh_code(world, "mpd_officer"))
+    _sign_in(driver, hub_url, world, "mpd_officer")
     driver.get(hub_url("/care/encounters/"))
-    driver.find_element(By.LINK_TEXT, "Refer").click()
-    _button(driver, "Refer to Withdrawal management").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "Refer"))
+    _go(driver, _button(driver, "Refer to Withdrawal management"))
     assert (
         "Referral sent to Withdrawal management"
         in driver.find_element(By.CSS_SELECTOR, ".messages").text
     )
     sud = Referral.objects.get(service_name="Withdrawal management")
 
-    driver.delete_all_cookies()
-    sign_in("bhc_clinician", world.password, _fresh_code(world, "bhc_clinician"))
+    _sign_in(driver, hub_url, world, "bhc_clinician")
     driver.get(hub_url(f"/care/referrals/{sud.public_id}/"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "Referral to Withdrawal management"
     driver.get(hub_url("/consents/"))
     driver.find_element(By.ID, f"reason-{consent.code}").send_keys("Person withdrew consent")
-    _button(driver, "Revoke").click()
+    _go(driver, _button(driver, "Revoke"))
     driver.get(hub_url(f"/care/referrals/{sud.public_id}/"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "This referral cannot be shown"
     assert "no longer in force" in driver.find_element(By.CSS_SELECTOR, ".withheld").text
