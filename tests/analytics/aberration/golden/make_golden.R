@@ -136,6 +136,8 @@ farrington_case("farrington_ha_offset", "ha_grow",
                 list(fit_fun = "algo.farrington.fitGLM.populationOffset",
                      range = c(250, 290)))
 farrington_case("farrington_newport_dates", "newport", list(), list())
+farrington_case("farrington_ha_two_years", "ha", list(b = 2, range = 110:290),
+                list(b = 2, range = c(110, 290)))
 
 # ---- Farrington flexible ------------------------------------------------------------------
 flexible_case <- function(name, data, control, args) {
@@ -169,6 +171,8 @@ flexible_case("flexible_shadar_tuned", "shadar",
                    powertrans = "none", w = 2, b = 3, range = 170:295),
               list(weights_threshold = 1, p_threshold_trend = 1, limit54 = c(0, 1),
                    powertrans = "none", w = 2, b = 3, range = c(170, 295)))
+flexible_case("flexible_ha_two_years", "ha", list(b = 2, range = 110:290),
+              list(b = 2, range = c(110, 290)))
 flexible_case("flexible_m1_plain", "m1",
               list(trend = FALSE, reweight = FALSE, alpha = 0.1, powertrans = "1/2",
                    b = 3, range = 170:209),
