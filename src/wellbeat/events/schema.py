@@ -83,7 +83,7 @@ SYNDROMES: tuple[str, ...] = tuple(s.value for s in Syndrome)
 SEXES = ("female", "male", "other", "unknown")
 AGE_BANDS = (*(f"{lo}-{lo + 4}" for lo in range(0, 90, 5)), "90+")
 CODE_NAMESPACES = ("nibrs", "icd10cm", "icd10", "nemsis", "apco", "sdoh", "local", "rxnorm", "istv")
-"""Code namespaces: icd10cm for clinical diagnoses, icd10 (WHO) for causes of death on death records."""
+"""Code namespaces: icd10cm for clinical diagnoses; icd10 (WHO) for causes of death."""
 
 
 def age_band(age: int) -> str:
