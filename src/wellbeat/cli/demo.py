@@ -6,10 +6,14 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wellbeat.synth.scales import SCALES
+
+if TYPE_CHECKING:
+    from wellbeat.web.surveillance.detection import DetectionRun
 
 
 def register(cli: click.Group) -> None:
@@ -86,6 +90,8 @@ def demo(
     from wellbeat.web.governance.demo import seed_agreements
 
     agreements = seed_agreements()
+    directory = _load_directory()
+    detection = _detect(pipeline.agencies_dir)
     elapsed = time.perf_counter() - started
     if as_json:
         click.echo(
@@ -108,12 +114,19 @@ def demo(
                         for login in logins
                     ],
                     "agreements": len(agreements),
+                    "directory_services": directory,
+                    "alerts_raised": detection.raised,
                     "seconds": round(elapsed, 1),
                 }
             )
         )
     else:
         click.echo(f"\n{len(agreements)} demo agreements between the agencies.")
+        click.echo(f"{directory} services in the shared directory (HSDS 3.0).")
+        click.echo(
+            f"Detection {detection.since}..{detection.as_of}: {detection.raised} new alerts, "
+            f"{detection.duplicates} already raised."
+        )
         click.echo("Demo logins (every password is the same; TOTP codes change every 30 s):")
         for login in logins:
             click.echo("  " + login.describe())
@@ -130,3 +143,28 @@ def demo(
     serve.callback(  # type: ignore[misc]
         data_dir=pipeline.data_dir, host=host, port=port, workers=None, timeout=120
     )
+
+
+def _load_directory() -> int:
+    """Import the synthetic city's service directory (HSDS 3.0); idempotent by HSDS id."""
+    from wellbeat.care.hsds import synthetic_directory
+    from wellbeat.web.care.actions import do_import_directory
+
+    documents = synthetic_directory()
+    do_import_directory(documents, actor_label="wellbeat demo")
+    return len(documents)
+
+
+def _detect(agencies_dir: Path) -> DetectionRun:
+    """Run alert detection once over the whole synthetic period (idempotent), as cron would
+    nightly; the city's data ends on its own end date, so detection runs as of that day."""
+    import datetime as dt
+
+    from wellbeat.demo import CITY_DIRNAME
+    from wellbeat.web.surveillance.detection import run_detection
+
+    city = json.loads((agencies_dir / CITY_DIRNAME / "city.json").read_text(encoding="utf-8"))
+    start = dt.date.fromisoformat(city["start"])
+    end = dt.date.fromisoformat(city["end"])
+    # Eight weeks of history before the first day judged, so every method has its baseline.
+    return run_detection(end, since=start + dt.timedelta(days=56), deliver=False)
