@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from wellbeat.events.schema import Sensitivity
 from wellbeat.governance.decision import TIME_COLUMNS, Grant, Plan
-from wellbeat.governance.suppression import GridSuppression, suppress_cells
+from wellbeat.governance.suppression import GridSuppression, key_codes, suppress_cells
 from wellbeat.privacy.keys import recipient_key
 from wellbeat.privacy.pseudonym import rekey_many
 
@@ -129,26 +130,25 @@ def _release_aggregate(plan: Plan, table: pa.Table) -> Release:
     # Each provider's cells on their own, suppressed with that provider's k (own data: none).
     released: list[pa.Table] = []
     grids: list[GridSuppression] = []
-    forced: set[tuple[Any, ...]] = set()
+    hidden_keys: list[pa.Table] = []
     for grant in plan.grants:
         cells = parts[grant.provider]
         if grant.own:
-            done = cells.append_column(SUPPRESSED, pa.array([False] * cells.num_rows, pa.bool_()))
+            done = cells.append_column(SUPPRESSED, pa.repeat(pa.scalar(False), cells.num_rows))
         else:
             outcome = suppress_cells(cells, cell_dims, grant.min_cell)
             done = outcome.table
             if "agency" in dims:
                 grids.extend(outcome.grids)
-            hidden_keys = done.filter(done[SUPPRESSED])
-            forced.update(tuple(row[d] for d in cell_dims) for row in hidden_keys.to_pylist())
+            hidden_keys.append(done.filter(done[SUPPRESSED]).select(cell_dims))
         if "agency" in dims:
-            agency = pa.array([grant.provider] * done.num_rows, pa.string())
+            agency = pa.repeat(pa.scalar(grant.provider, pa.string()), done.num_rows)
             released.append(done.append_column("agency", agency).select([*dims, COUNT, SUPPRESSED]))
 
     if "agency" in dims:
         result = pa.concat_tables(released)
     else:
-        result, combined_grids = _combine(plan, parts, cell_dims, forced)
+        result, combined_grids = _combine(plan, parts, cell_dims, hidden_keys)
         grids.extend(combined_grids)
     if dims and result.num_rows:
         result = result.sort_by([(d, "ascending") for d in dims])
@@ -168,43 +168,59 @@ def _combine(
     plan: Plan,
     parts: dict[str, pa.Table],
     cell_dims: list[str],
-    forced: set[tuple[Any, ...]],
+    hidden_keys: list[pa.Table],
 ) -> tuple[pa.Table, tuple[GridSuppression, ...]]:
     """One table across providers: other agencies' counts summed and suppressed with the
-    strictest k, and every cell where one provider's own release hid its part hidden too
-    (otherwise the combined cell minus that provider's other released parts gives it away).
+    strictest k, and every cell where one provider's own release hid its part (``hidden_keys``)
+    hidden too (otherwise the combined cell minus that provider's other released parts gives it
+    away).
 
     The user's own counts are added to released cells only; the suppression decision looks at
     the other agencies' part, because the user knows its own part and could subtract it."""
     others = [parts[g.provider] for g in plan.grants if not g.own]
     own = [parts[g.provider] for g in plan.grants if g.own]
     template = next(iter(parts.values()))
-    rows: dict[tuple[Any, ...], list[Any]] = {}
+    key_schema = [template.schema.field(d) for d in cell_dims]
     grids: tuple[GridSuppression, ...] = ()
     if others:
-        outcome = suppress_cells(
-            _sum_by(pa.concat_tables(others), cell_dims),
-            cell_dims,
-            plan.strictest_min_cell,
-            forced=forced,
-        )
+        summed = _sum_by(pa.concat_tables(others), cell_dims)
+        codes = key_codes([summed, *hidden_keys], cell_dims)
+        forced = np.isin(codes[: summed.num_rows], codes[summed.num_rows :])
+        outcome = suppress_cells(summed, cell_dims, plan.strictest_min_cell, forced=forced)
         grids = outcome.grids
-        for row in outcome.table.to_pylist():
-            rows[tuple(row[d] for d in cell_dims)] = [row[COUNT], bool(row[SUPPRESSED])]
-    for own_cells in own:
-        for row in own_cells.to_pylist():
-            key = tuple(row[d] for d in cell_dims)
-            if key not in rows:
-                rows[key] = [row[COUNT], False]
-            elif not rows[key][1]:
-                rows[key][0] += row[COUNT]
-    keys = list(rows)
-    columns: dict[str, pa.Array] = {
-        d: pa.array([key[j] for key in keys], template.schema.field(d).type)
-        for j, d in enumerate(cell_dims)
-    }
-    columns[COUNT] = pa.array([rows[key][0] for key in keys], pa.int64())
-    columns[SUPPRESSED] = pa.array([rows[key][1] for key in keys], pa.bool_())
+        other_cells = outcome.table
+    else:
+        other_cells = pa.table(
+            {
+                **{f.name: pa.array([], f.type) for f in key_schema},
+                COUNT: pa.array([], pa.int64()),
+                SUPPRESSED: pa.array([], pa.bool_()),
+            }
+        )
+    hidden = other_cells[SUPPRESSED].to_numpy(zero_copy_only=False).astype(np.bool_)
+    counts = pc.fill_null(other_cells[COUNT], 0).to_numpy().astype(np.int64)
+    key_tables = [other_cells.select(cell_dims)]
+    if own:
+        # Own parts summed first: a cell only in the own data is released with its own count;
+        # a cell in both gets the own count added unless the other agencies' part was hidden.
+        own_cells = _sum_by(pa.concat_tables(own), cell_dims)
+        n_others = other_cells.num_rows
+        codes = key_codes([other_cells, own_cells], cell_dims)
+        other_at = np.full(int(codes.max()) + 1 if codes.size else 0, -1, dtype=np.int64)
+        other_at[codes[:n_others]] = np.arange(n_others, dtype=np.int64)
+        match = other_at[codes[n_others:]]
+        own_counts = own_cells[COUNT].to_numpy().astype(np.int64)
+        shared = match >= 0
+        add = shared & ~np.append(hidden, False)[match]  # -1 (no match) reads the False
+        counts[match[add]] += own_counts[add]
+        new = ~shared
+        key_tables.append(own_cells.select(cell_dims).filter(pa.array(new, pa.bool_())))
+        counts = np.concatenate([counts, own_counts[new]])
+        hidden = np.concatenate([hidden, np.zeros(int(new.sum()), dtype=np.bool_)])
+    keys = pa.concat_tables([t.cast(pa.schema(key_schema)) for t in key_tables])
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {d: keys[d] for d in cell_dims}
+    columns[COUNT] = pa.array(np.where(hidden, 0, counts), pa.int64(), mask=hidden)
+    columns[SUPPRESSED] = pa.array(hidden, pa.bool_())
     return pa.table(columns), grids
 
 

@@ -7,6 +7,9 @@ the first dimension gives the rows, the second the columns, the rest split the t
 separate grids (each with its own margins); one dimension is a list with a total; none is a
 single count. ``forced`` cells are hidden whatever their count: a combined cell is hidden when
 one provider's own release hid its part, otherwise subtracting would reveal it.
+
+Cells are placed in their grids with pyarrow/numpy (dictionary codes, no per-cell Python), so
+the cost of a release is the privacy package's own.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wellbeat.privacy.suppression import (
     ListSuppression,
@@ -49,13 +53,59 @@ class SuppressedCells:
     grids: tuple[GridSuppression, ...]
 
 
-def _key_rows(table: pa.Table, dims: Sequence[str]) -> list[tuple[Any, ...]]:
-    columns = [table[d].to_pylist() for d in dims]
-    return [tuple(col[i] for col in columns) for i in range(table.num_rows)]
+def _ranked_codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """Each row's position among the column's distinct values, and those values, in release
+    order: nulls last, the rest by their text (the grid's row or column order)."""
+    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    values = encoded.dictionary.to_pylist()
+    order = sorted(range(len(values)), key=lambda v: (values[v] is None, str(values[v])))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values), dtype=np.int64)
+    codes = rank[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+    return codes, [values[v] for v in order]
 
 
-def _order(values: set[Any]) -> list[Any]:
-    return sorted(values, key=lambda v: (v is None, str(v)))
+def _group_codes(
+    cells: pa.Table, dims: Sequence[str]
+) -> tuple[npt.NDArray[np.int64], list[tuple[Any, ...]]]:
+    """Each row's grid (a combination of ``dims``) and the grids' keys, in release order."""
+    if cells.num_rows == 0:
+        return np.zeros(0, dtype=np.int64), []
+    if not dims:
+        return np.zeros(cells.num_rows, dtype=np.int64), [()]
+    per_dim = [_ranked_codes(cells[d]) for d in dims]
+    stacked = np.stack([codes for codes, _ in per_dim], axis=1)
+    # Lexicographic order of the per-dimension ranks is the order of the keys' (null, text).
+    distinct, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    keys = [tuple(per_dim[d][1][int(c)] for d, c in enumerate(row)) for row in distinct]
+    return inverse.reshape(-1).astype(np.int64), keys
+
+
+def key_codes(tables: Sequence[pa.Table], dims: Sequence[str]) -> npt.NDArray[np.int64]:
+    """One integer per row of ``tables`` (concatenated), equal exactly when the rows' values
+    in ``dims`` are equal (nulls equal to nulls): vectorised matching of cell keys."""
+    total = sum(t.num_rows for t in tables)
+    codes = np.zeros(total, dtype=np.int64)
+    for d in dims:
+        typ = tables[0].schema.field(d).type
+        column = pa.chunked_array(
+            [chunk for t in tables for chunk in t[d].cast(typ).chunks], type=typ
+        )
+        encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+        part = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = codes * max(len(encoded.dictionary), 1) + part
+        codes = np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return codes
+
+
+def _counts(cells: pa.Table) -> npt.NDArray[np.int64]:
+    column = cells[COUNT]
+    if column.null_count:
+        raise ValueError(
+            f"suppress_cells: column {COUNT!r} has {column.null_count} null value(s); "
+            "expected a count in every cell"
+        )
+    return np.asarray(column.to_numpy(), dtype=np.int64).reshape(-1)
 
 
 def suppress_cells(
@@ -63,57 +113,54 @@ def suppress_cells(
     dims: Sequence[str],
     k: int,
     *,
-    forced: set[tuple[Any, ...]] | None = None,
+    forced: npt.ArrayLike | None = None,
 ) -> SuppressedCells:
     """Hide counts 1..k-1, forced cells and their complements; one row per cell in ``cells``
-    (absent cells are released zeros, as in the privacy package)."""
-    forced = forced or set()
-    counts = np.asarray(cells[COUNT].to_pylist(), dtype=np.int64)
-    keys = _key_rows(cells, dims)
-    hidden = np.zeros(cells.num_rows, dtype=np.bool_)
+    (absent cells are released zeros, as in the privacy package). ``forced`` is one flag per
+    row of ``cells``: True hides that cell whatever its count."""
+    n = cells.num_rows
+    counts = _counts(cells)
+    force_rows = (
+        np.zeros(n, dtype=np.bool_) if forced is None else np.asarray(forced, dtype=np.bool_)
+    )
+    if force_rows.shape != (n,):
+        raise ValueError(
+            f"suppress_cells: forced has shape {force_rows.shape}; expected ({n},), one flag "
+            "per cell"
+        )
+    hidden = np.zeros(n, dtype=np.bool_)
     grids: list[GridSuppression] = []
     if not dims:
-        for r in range(cells.num_rows):
+        for r in range(n):
             small = bool(suppress_small_cells(counts[r : r + 1], k)[0])
-            hidden[r] = small or () in forced
+            hidden[r] = small or bool(force_rows[r])
             grids.append(GridSuppression((), counts[r : r + 1], None, bool(hidden[r])))
     elif len(dims) == 1:
-        order = _order({key[0] for key in keys})
-        position = {v: i for i, v in enumerate(order)}
+        codes, order = _ranked_codes(cells[dims[0]])
         values = np.zeros(len(order), dtype=np.int64)
         force = np.zeros(len(order), dtype=np.bool_)
-        for r, key in enumerate(keys):
-            values[position[key[0]]] = counts[r]
-            force[position[key[0]]] = key in forced
+        values[codes] = counts
+        force[codes] = force_rows
         listed = suppress_list(values, k, forced=force)
-        for r, key in enumerate(keys):
-            hidden[r] = listed.cells[position[key[0]]]
+        hidden = np.asarray(listed.cells[codes], dtype=np.bool_)
         grids.append(GridSuppression((), values, listed))
     else:
-        rows = _order({key[0] for key in keys})
-        cols = _order({key[1] for key in keys})
-        row_at = {v: i for i, v in enumerate(rows)}
-        col_at = {v: j for j, v in enumerate(cols)}
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for r, key in enumerate(keys):
-            groups.setdefault(key[2:], []).append(r)
-        for group in _order_groups(groups):
-            members = groups[group]
+        row_codes, rows = _ranked_codes(cells[dims[0]])
+        col_codes, cols = _ranked_codes(cells[dims[1]])
+        group_codes, groups = _group_codes(cells, dims[2:])
+        by_group = np.argsort(group_codes, kind="stable")
+        bounds = np.searchsorted(group_codes[by_group], np.arange(len(groups) + 1))
+        for g, group in enumerate(groups):
+            members = by_group[bounds[g] : bounds[g + 1]]
+            i, j = row_codes[members], col_codes[members]
             grid = np.zeros((len(rows), len(cols)), dtype=np.int64)
             force = np.zeros_like(grid, dtype=np.bool_)
-            for r in members:
-                i, j = row_at[keys[r][0]], col_at[keys[r][1]]
-                grid[i, j] = counts[r]
-                force[i, j] = keys[r] in forced
+            grid[i, j] = counts[members]
+            force[i, j] = force_rows[members]
             plan = suppress_with_margins(grid, k, forced=force)
-            for r in members:
-                hidden[r] = plan.cells[row_at[keys[r][0]], col_at[keys[r][1]]]
+            hidden[members] = plan.cells[i, j]
             grids.append(GridSuppression(group, grid, plan))
     masked = pa.array(np.where(hidden, 0, counts), type=pa.int64(), mask=hidden)
     table = cells.set_column(cells.column_names.index(COUNT), COUNT, masked)
     table = table.append_column(SUPPRESSED, pa.array(hidden, type=pa.bool_()))
     return SuppressedCells(table, tuple(grids))
-
-
-def _order_groups(groups: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, ...]]:
-    return sorted(groups, key=lambda g: tuple((v is None, str(v)) for v in g))
