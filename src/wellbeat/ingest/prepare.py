@@ -51,15 +51,20 @@ from wellbeat.ingest.profile import (
     Profile,
     load_profile,
 )
-from wellbeat.privacy.bloom import BLOOM_PARAMETERS, encode_many
+from wellbeat.privacy.bloom import BLOOM_PARAMETERS
 from wellbeat.privacy.keys import key_fingerprint, load_key
-from wellbeat.privacy.pseudonym import Identity, person_tokens
+from wellbeat.privacy.linkage import tokens_and_codes
+from wellbeat.privacy.pseudonym import Identity
 
 BATCH_FORMAT = "wellbeat-batch/1"
 EVENTS_FILE = "events.parquet"
 BATCH_FILE = "batch.json"
 CHUNK_ROWS = 262_144
 """Rows mapped and written at a time: bounds memory and paces the progress bar."""
+DICTIONARY_PAGE_BYTES = 1 << 24
+"""Parquet dictionary page limit of the batch (as the lake's): with Arrow's 1 MiB default the
+dictionary of person tokens and linkage codes overflows within a slice and the column falls back
+to plain encoding, about four times the bytes to write, hash and read back at ingest."""
 
 SEX_SYNONYMS = {
     "m": "male",
@@ -651,7 +656,7 @@ class Pseudonymiser:
                 strict=True,
             )
         ]
-        return person_tokens(self.key, identities), encode_many(self.key, identities)
+        return tokens_and_codes(self.key, identities)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -707,7 +712,12 @@ def prepare_extract(
         file=sys.stderr,
     )
     try:
-        with pq.ParquetWriter(events_path, BATCH_SCHEMA, compression="zstd") as writer:
+        with pq.ParquetWriter(
+            events_path,
+            BATCH_SCHEMA,
+            compression="zstd",
+            dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
+        ) as writer:
             if extract.table.num_rows == 0:
                 writer.write_table(BATCH_SCHEMA.empty_table())
             for start, rows in _slices(extract.table, CHUNK_ROWS):

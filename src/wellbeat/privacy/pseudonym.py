@@ -15,7 +15,7 @@ import hmac
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
@@ -102,6 +102,9 @@ _APOSTROPHES = re.compile(r"['’`´]")
 _SPACES = re.compile(r"\s+")
 _NON_DIGITS = re.compile(r"\D+")
 
+NORMALISED_VALUES_CACHED = 1 << 16
+"""Distinct raw names/addresses whose normalised form is memoised (sources repeat people)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -148,6 +151,7 @@ def nicknames() -> dict[str, str]:
     return {row["nickname"]: row["canonical"] for row in rows}
 
 
+@lru_cache(maxsize=NORMALISED_VALUES_CACHED)
 def normalise_first_name(text: str | None) -> str | None:
     """Normalised given name with its first word's diminutive made formal (Bill -> william)."""
     name = normalise_name(text)
@@ -158,6 +162,7 @@ def normalise_first_name(text: str | None) -> str | None:
     return f"{canonical} {rest}" if rest else canonical
 
 
+@lru_cache(maxsize=NORMALISED_VALUES_CACHED)
 def normalise_last_name(text: str | None) -> str | None:
     """Normalised family name without a trailing generational suffix (Jr, Sr, II, III, IV)."""
     name = normalise_name(text)
@@ -169,6 +174,7 @@ def normalise_last_name(text: str | None) -> str | None:
     return " ".join(words)
 
 
+@lru_cache(maxsize=1024)
 def normalise_sex(text: str | None) -> str | None:
     """One of "female", "male", "other"; None when missing or recorded as unknown."""
     if text is None:
@@ -215,6 +221,7 @@ def normalise_ssn(text: str | None) -> str | None:
     return digits
 
 
+@lru_cache(maxsize=NORMALISED_VALUES_CACHED)
 def normalise_address(text: str | None) -> str | None:
     """Folded street address with USPS abbreviations ("North Main Street" -> "n main st")."""
     if text is None:
@@ -235,10 +242,10 @@ def normalise_zip(text: str | None) -> str | None:
 
 def normalise(identity: Identity) -> Identity:
     """The identity with every part normalised; unusable parts become None."""
-    return replace(
-        identity,
+    return Identity(
         first_name=normalise_first_name(identity.first_name),
         last_name=normalise_last_name(identity.last_name),
+        dob=identity.dob,
         sex=normalise_sex(identity.sex),
         ssn=normalise_ssn(identity.ssn),
         phone=normalise_phone(identity.phone),
@@ -253,7 +260,11 @@ def token_message(identity: Identity) -> bytes | None:
     Minimum: a first name, a last name and a full date of birth. Sex is included as recorded
     ("unknown" when missing). Names enter without spaces so "De la Cruz" = "Delacruz".
     """
-    ident = normalise(identity)
+    return normalised_token_message(normalise(identity))
+
+
+def normalised_token_message(ident: Identity) -> bytes | None:
+    """``token_message`` of an identity that ``normalise`` has already normalised."""
     if ident.first_name is None or ident.last_name is None or ident.dob is None:
         return None
     parts = (
@@ -281,7 +292,38 @@ def person_token(key: bytes, identity: Identity) -> str | None:
 
 def person_tokens(key: bytes, identities: Iterable[Identity]) -> pa.StringArray:
     """``person_token`` for many identities, as an Arrow string column (null where None)."""
-    return pa.array([person_token(key, ident) for ident in identities], type=pa.string())
+    return normalised_person_tokens(key, [normalise(ident) for ident in identities])
+
+
+def normalised_person_tokens(key: bytes, identities: Iterable[Identity]) -> pa.StringArray:
+    """``person_tokens`` of identities that ``normalise`` has already normalised.
+
+    The HMAC pads are hashed once for the whole column (RFC 2104), not once per identity.
+    """
+    inner, outer = _hmac_pads(_pseudonym_key(key))
+    tokens: list[str | None] = []
+    append = tokens.append
+    for ident in identities:
+        message = normalised_token_message(ident)
+        if message is None:
+            append(None)
+            continue
+        h = inner.copy()
+        h.update(message)
+        o = outer.copy()
+        o.update(h.digest())
+        append(PERSON_TOKEN_PREFIX + o.hexdigest())
+    return pa.array(tokens, type=pa.string())
+
+
+def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 states after the HMAC inner and outer key pads (RFC 2104), to copy per message."""
+    block = hashlib.sha256().block_size
+    key = hashlib.sha256(key).digest() if len(key) > block else key
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer
 
 
 def rekey(token: str, recipient_key: bytes) -> str:
@@ -306,11 +348,7 @@ def rekey_many(
 
 def _rekey_values(tokens: list[str | None], recipient_key: bytes) -> list[str | None]:
     """HMAC-SHA256 with the pads precomputed once (RFC 2104), memoised per distinct token."""
-    block = hashlib.sha256().block_size
-    key = hashlib.sha256(recipient_key).digest() if len(recipient_key) > block else recipient_key
-    key = key.ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    inner, outer = _hmac_pads(recipient_key)
     memo: dict[str, str] = {}
     out: list[str | None] = []
     append = out.append
