@@ -68,7 +68,9 @@ def run_plan(plan: Plan, engine: QueryEngine, hub_key: bytes) -> Release:
         if "agency" in table.column_names:
             table = table.drop_columns(["agency"])
         tables.append(
-            table.append_column("agency", pa.array([grant.provider] * table.num_rows, pa.string()))
+            table.append_column(
+                "agency", pa.repeat(pa.scalar(grant.provider, pa.string()), table.num_rows)
+            )
         )
     combined = (
         pa.concat_tables(tables, promote_options="default")

@@ -235,9 +235,30 @@ def _truncate(values: pa.ChunkedArray, period: str) -> pa.ChunkedArray:
     return pc.floor_temporal(values, unit=period)
 
 
-def _has_label(column: pa.ChunkedArray, label: str) -> pa.ChunkedArray:
-    flat_match = [label in (labels or ()) for labels in column.to_pylist()]
-    return pa.chunked_array([pa.array(flat_match, pa.bool_())])
+def _has_label(column: pa.ChunkedArray, label: str) -> pa.Array:
+    """True for each row whose label list holds ``label`` (a null list holds none)."""
+    labels = column.combine_chunks()
+    flat = pc.list_flatten(labels)
+    parents = pc.list_parent_indices(labels).to_numpy(zero_copy_only=False)
+    matches = pc.fill_null(pc.equal(flat, label), False).to_numpy(zero_copy_only=False)
+    found = np.zeros(len(labels), dtype=np.bool_)
+    found[parents[matches]] = True
+    return pa.array(found, pa.bool_())
+
+
+def _keep_labels(column: pa.ChunkedArray, allowed: frozenset[str]) -> tuple[pa.Array, pa.Array]:
+    """Each row's labels narrowed to ``allowed`` (a null list becomes empty), and whether any
+    label is left."""
+    labels = column.combine_chunks()
+    flat = pc.list_flatten(labels)
+    parents = pc.list_parent_indices(labels).to_numpy(zero_copy_only=False)
+    keep = pc.fill_null(pc.is_in(flat, pa.array(sorted(allowed), pa.string())), False)
+    kept_per_row = np.bincount(
+        parents[keep.to_numpy(zero_copy_only=False)], minlength=len(labels)
+    ).astype(np.int32)
+    offsets = np.concatenate([np.zeros(1, dtype=np.int32), np.cumsum(kept_per_row, dtype=np.int32)])
+    narrowed = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(keep), type=column.type)
+    return narrowed, pa.array(kept_per_row > 0, pa.bool_())
 
 
 def _release_extract(plan: Plan, table: pa.Table, hub_key: bytes) -> Release:
@@ -253,17 +274,10 @@ def _release_extract(plan: Plan, table: pa.Table, hub_key: bytes) -> Release:
                         pc.is_in(part[column], pa.array(sorted(allowed), pa.string()))
                     )
             if grant.syndromes is not None:
-                allowed_syndromes = grant.syndromes
-                kept = [
-                    [s for s in (row or []) if s in allowed_syndromes]
-                    for row in part["syndromes"].to_pylist()
-                ]
+                narrowed, any_left = _keep_labels(part["syndromes"], grant.syndromes)
                 part = part.set_column(
-                    part.schema.get_field_index("syndromes"),
-                    "syndromes",
-                    pa.array(kept, part.schema.field("syndromes").type),
-                )
-                part = part.filter(pa.array([bool(k) for k in kept], pa.bool_()))
+                    part.schema.get_field_index("syndromes"), "syndromes", narrowed
+                ).filter(any_left)
             # 42 CFR Part 2: SUD treatment rows flow only under the patient's valid consent.
             part2 = _has_label(part["sensitivity"], Sensitivity.PART2.value)
             consented = pc.is_in(

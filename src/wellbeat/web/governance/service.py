@@ -9,6 +9,7 @@ engine, releases the result and writes one audit entry, for a refusal too.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from wellbeat.geo import load_layers
 from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserContext, plan
 from wellbeat.governance.execute import run_plan
 from wellbeat.governance.release import Release
-from wellbeat.lake.engine import open_engine
+from wellbeat.lake.engine import Engine, open_engine
 from wellbeat.lake.query import AggregateQuery, EventFilter
+from wellbeat.lake.store import LakePaths
 from wellbeat.privacy.keys import load_key, write_key_file
 from wellbeat.web.accounts.models import Agency, ApiToken, User
 from wellbeat.web.audit.actions import record
@@ -78,6 +80,50 @@ def hub_key() -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_key_file(path)
     return load_key(path)
+
+
+_ENGINES: dict[str, tuple[tuple[tuple[str, int, int], ...], Engine]] = {}
+_ENGINES_LOCK = threading.Lock()
+_MAX_ENGINES = 4
+
+
+def _lake_state(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every manifest and area layer file: what the
+    engine's views are built from (a directory listing, no file is read)."""
+    paths = LakePaths(directory)
+    files = [
+        *(sorted(paths.manifests.glob("*.json")) if paths.manifests.is_dir() else []),
+        *(sorted(paths.areas.glob("*.geojson")) if paths.areas.is_dir() else []),
+    ]
+    state = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed between the listing and the stat: skip it
+            continue
+        state.append((str(path.relative_to(directory)), stat.st_mtime_ns, stat.st_size))
+    return tuple(state)
+
+
+def lake_engine() -> Engine:
+    """The engine over the hub's lake, opened once per data directory and reused (a DuckDB
+    connection and its views cost more to open than a small query); opened afresh when the set
+    of manifests or area layers changes, so a rewritten lake is never read through stale views.
+    The engine is thread-safe; one it replaces (or evicts: at most ``_MAX_ENGINES`` data
+    directories are kept) closes its connection once no read holds it any more."""
+    directory = data_dir()
+    key = str(directory.resolve())
+    state = _lake_state(directory)
+    with _ENGINES_LOCK:
+        cached = _ENGINES.get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        engine = open_engine(directory)
+        _ENGINES.pop(key, None)
+        _ENGINES[key] = (state, engine)
+        while len(_ENGINES) > _MAX_ENGINES:
+            del _ENGINES[next(iter(_ENGINES))]
+        return engine
 
 
 _ORDER_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], LayerOrder] = {}
@@ -153,13 +199,7 @@ def governed_read(
                 },
             )
         return decision
-    engine = open_engine(data_dir())
-    try:
-        released = run_plan(decision, engine, hub_key())
-    finally:
-        close = getattr(engine, "close", None)
-        if callable(close):
-            close()
+    released = run_plan(decision, lake_engine(), hub_key())
     with transaction.atomic():
         _audit(
             requester,
@@ -216,13 +256,7 @@ def system_aggregate(job: str, request: DataRequest) -> pa.Table:
         period=request.period,  # type: ignore[arg-type]
         by=request.by,
     )
-    engine = open_engine(data_dir())
-    try:
-        table = engine.aggregate(query)
-    finally:
-        close = getattr(engine, "close", None)
-        if callable(close):
-            close()
+    table = lake_engine().aggregate(query)
     with transaction.atomic():
         record(
             SYSTEM_READ,
