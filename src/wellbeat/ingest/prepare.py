@@ -65,6 +65,8 @@ DICTIONARY_PAGE_BYTES = 1 << 24
 """Parquet dictionary page limit of the batch (as the lake's): with Arrow's 1 MiB default the
 dictionary of person tokens and linkage codes overflows within a slice and the column falls back
 to plain encoding, about four times the bytes to write, hash and read back at ingest."""
+UNIQUE_PER_ROW = frozenset({"row_number", "event_id", "occurred_at", "reported_at"})
+"""Batch columns whose values rarely repeat: written plain, as a dictionary would not pay."""
 
 SEX_SYNONYMS = {
     "m": "male",
@@ -659,6 +661,19 @@ class Pseudonymiser:
         return tokens_and_codes(self.key, identities)
 
 
+def _dictionary_columns() -> list[str]:
+    """Parquet paths of the batch columns to dictionary-encode: all but ``UNIQUE_PER_ROW``.
+
+    Tokens, codes, locations and categories repeat, so their dictionaries shrink the batch;
+    ids and timestamps do not, and building a dictionary for them only costs time.
+    """
+    sink = pa.BufferOutputStream()
+    pq.write_table(BATCH_SCHEMA.empty_table(), sink)
+    schema = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
+    paths = (schema.column(i).path for i in range(len(schema)))
+    return [path for path in paths if path.split(".")[0] not in UNIQUE_PER_ROW]
+
+
 # ---------------------------------------------------------------------------------------------
 # The whole run
 
@@ -716,6 +731,7 @@ def prepare_extract(
             events_path,
             BATCH_SCHEMA,
             compression="zstd",
+            use_dictionary=_dictionary_columns(),
             dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
         ) as writer:
             if extract.table.num_rows == 0:
