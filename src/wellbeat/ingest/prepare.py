@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -727,13 +728,19 @@ def prepare_extract(
         file=sys.stderr,
     )
     try:
-        with pq.ParquetWriter(
-            events_path,
-            BATCH_SCHEMA,
-            compression="zstd",
-            use_dictionary=_dictionary_columns(),
-            dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
-        ) as writer:
+        with (
+            pq.ParquetWriter(
+                events_path,
+                BATCH_SCHEMA,
+                compression="zstd",
+                use_dictionary=_dictionary_columns(),
+                dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
+            ) as writer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-write") as write_behind,
+        ):
+            # Arrow encodes and compresses a slice without the GIL, so the next slice is
+            # mapped and pseudonymised while the previous one is written.
+            pending: Future[None] | None = None
             if extract.table.num_rows == 0:
                 writer.write_table(BATCH_SCHEMA.empty_table())
             for start, rows in _slices(extract.table, CHUNK_ROWS):
@@ -753,8 +760,13 @@ def prepare_extract(
                         BATCH_SCHEMA.get_field_index("linkage_code"), "linkage_code", codes
                     )
                 derived = connector.derive(SourceRows(events, text, profile))
-                writer.write_table(derived.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA))
+                batch_rows = derived.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA)
+                if pending is not None:
+                    pending.result()
+                pending = write_behind.submit(writer.write_table, batch_rows)
                 bar.update(rows.num_rows)
+            if pending is not None:
+                pending.result()
         bar.close()
         events_sha256 = file_sha256(events_path)
         metadata: dict[str, object] = {
