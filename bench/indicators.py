@@ -219,9 +219,18 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
 
     seed_demo(data_dir, [("EMS", "Metro EMS", "fire_ems"), ("PHD", "Public Health",
                                                           "public_health")])  # fmt: skip
+    from wellbeat.governance import Refusal
+    from wellbeat.governance.execute import run_plan
+    from wellbeat.governance.release import release
     from wellbeat.web.accounts.models import User
     from wellbeat.web.governance.demo import seed_agreements
-    from wellbeat.web.governance.service import governed_aggregate
+    from wellbeat.web.governance.service import (
+        decide,
+        governed_aggregate,
+        hub_key,
+        lake_engine,
+        requester_for_user,
+    )
 
     seed_agreements()
     analyst = User.objects.get(username="phd-analyst")
@@ -232,7 +241,7 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
     def governed() -> Any:
         result = governed_aggregate(analyst, purpose, request)
         if not hasattr(result, "table"):
-            raise SystemExit(f"governed read refused: {result.message}")  # type: ignore[union-attr]
+            raise SystemExit(f"governed read refused: {result.message}")
         return result
 
     (query,) = indicator_requests(indicator, LAYER, "day", START, END)
@@ -245,6 +254,15 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
     direct_s, direct = best(lambda: engine.aggregate(direct_query), repeat)
     governed_s, released = best(governed, repeat)
     direct_events_s, _ = best(lambda: engine.aggregate(direct_query, use_cube=False), repeat)
+    # Where the governed time goes: the plan run without Django (engine + release), and the
+    # release alone (narrowing and suppression) on the engine's answer.
+    decision = decide(requester_for_user(analyst), purpose, request)
+    if isinstance(decision, Refusal):
+        raise SystemExit(f"governed read refused: {decision.message}")
+    key = hub_key()
+    run_s, _ = best(lambda: run_plan(decision, lake_engine(), key), repeat)
+    answer = direct.append_column("agency", pa.repeat(pa.scalar("EMS"), direct.num_rows))
+    release_s, _ = best(lambda: release(decision, answer, key), repeat)
     print(
         f"EMS rows, engine directly (cube):          {direct_s:7.3f} s  ({direct.num_rows:,} cells)"
     )
@@ -252,7 +270,11 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
           f"overhead {governed_s / direct_s - 1:+.0%} (goal <= +20%)")  # fmt: skip
     print(f"EMS rows, engine directly (events):        {direct_events_s:7.3f} s  "
           f"governed/events {governed_s / direct_events_s - 1:+.0%}")  # fmt: skip
-    print(f"released cells: {released.table.num_rows:,}")
+    print(f"  of which run_plan (engine + release):    {run_s:7.3f} s")
+    print(f"  of which release (narrow + suppress):    {release_s:7.3f} s")
+    print(f"  service (agreements, audit write):       {governed_s - run_s:7.3f} s")
+    print(f"released cells: {released.table.num_rows:,} "
+          f"({released.suppressed_cells:,} suppressed)")  # fmt: skip
 
 
 if __name__ == "__main__":
