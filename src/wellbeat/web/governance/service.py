@@ -82,12 +82,13 @@ def hub_key() -> bytes:
     return load_key(path)
 
 
-_ENGINES: dict[str, tuple[tuple[tuple[str, int, int], ...], Engine]] = {}
-_ENGINES_LOCK = threading.Lock()
+_LakeState = tuple[tuple[str, int, int], ...]
+_THREAD = threading.local()
+"""Per thread: ``engines``, data directory -> (lake state, engine)."""
 _MAX_ENGINES = 4
 
 
-def _lake_state(directory: Path) -> tuple[tuple[str, int, int], ...]:
+def _lake_state(directory: Path) -> _LakeState:
     """Name, modification time and size of every manifest and area layer file: what the
     engine's views are built from (a directory listing, no file is read)."""
     paths = LakePaths(directory)
@@ -106,24 +107,25 @@ def _lake_state(directory: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def lake_engine() -> Engine:
-    """The engine over the hub's lake, opened once per data directory and reused (a DuckDB
-    connection and its views cost more to open than a small query); opened afresh when the set
-    of manifests or area layers changes, so a rewritten lake is never read through stale views.
-    The engine is thread-safe; one it replaces (or evicts: at most ``_MAX_ENGINES`` data
-    directories are kept) closes its connection once no read holds it any more."""
+    """The engine over the hub's lake, opened once per data directory and thread and reused (a
+    DuckDB connection and its views cost more to open than a small query; one per thread so
+    concurrent requests do not queue on one connection). Opened afresh when the set of
+    manifests or area layers changes, so a rewritten lake is never read through stale views;
+    one it replaces (or evicts: at most ``_MAX_ENGINES`` data directories per thread) closes its
+    connection once no read holds it any more."""
     directory = data_dir()
     key = str(directory.resolve())
     state = _lake_state(directory)
-    with _ENGINES_LOCK:
-        cached = _ENGINES.get(key)
-        if cached is not None and cached[0] == state:
-            return cached[1]
-        engine = open_engine(directory)
-        _ENGINES.pop(key, None)
-        _ENGINES[key] = (state, engine)
-        while len(_ENGINES) > _MAX_ENGINES:
-            del _ENGINES[next(iter(_ENGINES))]
-        return engine
+    engines: dict[str, tuple[_LakeState, Engine]] = _THREAD.__dict__.setdefault("engines", {})
+    cached = engines.get(key)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    engine = open_engine(directory)
+    engines.pop(key, None)
+    engines[key] = (state, engine)
+    while len(engines) > _MAX_ENGINES:
+        del engines[next(iter(engines))]
+    return engine
 
 
 _ORDER_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], LayerOrder] = {}
