@@ -63,3 +63,15 @@ def test_no_points() -> None:
 def test_resolution_must_be_an_h3_resolution(resolution: object) -> None:
     with pytest.raises(ValueError, match=r"H3 resolution must be an integer 0\.\.15"):
         h3_cells([41.8], [-87.6], resolution)  # type: ignore[arg-type]
+
+
+def test_rows_without_a_location_do_not_shift_the_others() -> None:
+    rng = np.random.default_rng(11)
+    lat, lon = rng.uniform(41.7, 42.0, 300), rng.uniform(-87.9, -87.5, 300)
+    every = h3_cells(lat, lon)
+    gaps = lat.copy()
+    gaps[::7] = np.nan
+    with_gaps = h3_cells(gaps, lon)
+    kept = ~np.isnan(gaps)
+    assert with_gaps[kept].tolist() == every[kept].tolist()
+    assert with_gaps[~kept].tolist() == [None] * int((~kept).sum())

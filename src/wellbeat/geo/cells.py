@@ -29,12 +29,13 @@ def h3_cells(lat: Any, lon: Any, resolution: int = H3_RESOLUTION) -> npt.NDArray
     if not 0 <= resolution <= H3_MAX_RESOLUTION:
         raise ValueError(f"H3 resolution must be an integer 0..15, got {resolution}")
     lon_array, lat_array, usable = usable_coordinates(lon, lat)
-    result = np.full(len(lat_array), None, dtype=object)
+    every_row = bool(usable.all())
     rows = np.flatnonzero(usable)
     if rows.size == 0:
-        return result
+        return np.full(len(lat_array), None, dtype=object)
     # One complex number per (lat, lon) pair lets a hash table find distinct locations in O(n).
-    location_codes, locations = pd.factorize(lat_array[rows] + 1j * lon_array[rows])
+    points = lat_array + 1j * lon_array if every_row else lat_array[rows] + 1j * lon_array[rows]
+    location_codes, locations = pd.factorize(points)
     locations = np.asarray(locations)
     cell_ints = np.fromiter(
         map(
@@ -48,5 +49,9 @@ def h3_cells(lat: Any, lon: Any, resolution: int = H3_RESOLUTION) -> npt.NDArray
     )
     cell_codes, distinct_cells = pd.factorize(cell_ints)
     cell_names = np.array([h3.int_to_str(int(cell)) for cell in distinct_cells], dtype=object)
-    result[rows] = cell_names[cell_codes[location_codes]]
+    cells = cell_names[cell_codes[location_codes]]
+    if every_row:  # the common case: no million-row scatter into a None-filled array
+        return np.asarray(cells, dtype=object)
+    result = np.full(len(lat_array), None, dtype=object)
+    result[rows] = cells
     return result
