@@ -303,7 +303,8 @@ def _parse_instants(
         if len(todo) == 0:
             break
         try:
-            parsed = pc.strptime(values.take(todo), format=fmt, unit="us", error_is_null=True)
+            pending = values if len(todo) == len(values) else values.take(todo)
+            parsed = pc.strptime(pending, format=fmt, unit="us", error_is_null=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue  # a directive Arrow lacks: pandas handles it below
         if end_of_day and _is_date_only(fmt):
@@ -391,11 +392,13 @@ def _utc_text(stamps: pa.Array, raw: pa.Array) -> pa.Array:
     wall = stamps.cast(pa.timestamp("us"))  # UTC wall clock; naive casts to text fast
     whole = wall.cast(pa.timestamp("s"), safe=False)
     fractional = pc.fill_null(pc.not_equal(whole.cast(pa.timestamp("us")), wall), False)
-    text = pc.if_else(fractional, wall.cast(pa.string()), whole.cast(pa.string()))
+    text = whole.cast(pa.string())
+    if pc.any(fractional).as_py():  # most sources record whole seconds: one cast suffices
+        text = pc.if_else(fractional, wall.cast(pa.string()), text)
     iso = pc.binary_join_element_wise(
         pc.replace_substring(text, " ", "T", max_replacements=1), "Z", ""
     )
-    return pc.if_else(stamps.is_valid(), iso, raw)
+    return iso if stamps.null_count == 0 else pc.if_else(stamps.is_valid(), iso, raw)
 
 
 def parse_dates(values: pa.Array, fmt: str | None) -> pa.Array:
