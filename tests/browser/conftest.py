@@ -85,18 +85,45 @@ def hub_url(live_server: Any, hub_data_dir: Path) -> Callable[[str], str]:
     return url
 
 
+def is_detached(element: Any) -> bool:
+    """True once ``element`` no longer belongs to the page (the page was replaced).
+
+    Selenium's ``staleness_of`` expects StaleElementReferenceException, but Chromium 156 reports
+    a node of an unloaded document as a generic "Node with given id does not belong to the
+    document" error; both mean the same here.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
+
+
 @pytest.fixture
 def sign_in(driver: Any, hub_url: Callable[[str], str]) -> Callable[[str, str, str], None]:
     """Sign in through the real pages: password step, then the TOTP code (if asked)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     def run(username: str, password: str, code: str) -> None:
         driver.get(hub_url("/accounts/login/"))
         driver.find_element(By.ID, "id_username").send_keys(username)
         driver.find_element(By.ID, "id_password").send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        submit(By.CSS_SELECTOR, "button[type=submit]")
         if "/accounts/login/verify/" in driver.current_url:
             driver.find_element(By.ID, "id_code").send_keys(code)
-            driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+            submit(By.CSS_SELECTOR, "main button[type=submit]")
+
+    def submit(by: str, selector: str) -> None:
+        """Click a submit button and wait until the next page has replaced this one, so the
+        caller never acts on a page that is being unloaded."""
+        button = driver.find_element(by, selector)
+        button.click()
+        WebDriverWait(driver, 20).until(lambda _d: is_detached(button))
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
 
     return run

@@ -52,17 +52,39 @@ def _sign_in(driver: Any, hub_url: Any, world: Any, username: str) -> None:
     driver.find_element(By.ID, "id_code").send_keys(world.totp_code(username))
     driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
     WebDriverWait(driver, 15).until(lambda d: "/accounts/login/" not in d.current_url)
+    _settled(driver)
+
+
+def _settled(driver: Any) -> None:
+    """Wait until the current page has finished loading (redirect chains included)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def _go(driver: Any, element: Any) -> None:
     """Click something that loads a new page and wait until the old page is gone."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(lambda _d: _detached(page))
+    _settled(driver)
+
+
+def _detached(element: Any) -> bool:
+    """Selenium's staleness_of misses Chromium 156's "Node ... does not belong to the document"
+    error for a node of an unloaded page; any driver error on the old node means it is gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def _button(driver: Any, text: str) -> Any:
