@@ -101,11 +101,31 @@ def is_detached(element: Any) -> bool:
     return False
 
 
+def page_settled(driver: Any) -> None:
+    """Wait until the current page has finished loading (redirect chains included)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
+def follow(driver: Any, element: Any) -> None:
+    """Click something that loads a new page (a link, a submit button) and wait until the next
+    page has replaced this one, so the test never reads or acts on a page being unloaded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 20).until(lambda _d: is_detached(page))
+    page_settled(driver)
+
+
 @pytest.fixture
 def sign_in(driver: Any, hub_url: Callable[[str], str]) -> Callable[[str, str, str], None]:
     """Sign in through the real pages: password step, then the TOTP code (if asked)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     def run(username: str, password: str, code: str) -> None:
         driver.get(hub_url("/accounts/login/"))
@@ -117,13 +137,6 @@ def sign_in(driver: Any, hub_url: Callable[[str], str]) -> Callable[[str, str, s
             submit(By.CSS_SELECTOR, "main button[type=submit]")
 
     def submit(by: str, selector: str) -> None:
-        """Click a submit button and wait until the next page has replaced this one, so the
-        caller never acts on a page that is being unloaded."""
-        button = driver.find_element(by, selector)
-        button.click()
-        WebDriverWait(driver, 20).until(lambda _d: is_detached(button))
-        WebDriverWait(driver, 20).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-        )
+        follow(driver, driver.find_element(by, selector))
 
     return run

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from tests.browser.conftest import follow, page_settled
 from tests.care.builders import service_doc
 
 from wellbeat.care.hsds import WeeklyHours
@@ -52,39 +53,7 @@ def _sign_in(driver: Any, hub_url: Any, world: Any, username: str) -> None:
     driver.find_element(By.ID, "id_code").send_keys(world.totp_code(username))
     driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
     WebDriverWait(driver, 15).until(lambda d: "/accounts/login/" not in d.current_url)
-    _settled(driver)
-
-
-def _settled(driver: Any) -> None:
-    """Wait until the current page has finished loading (redirect chains included)."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 15).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-    )
-
-
-def _go(driver: Any, element: Any) -> None:
-    """Click something that loads a new page and wait until the old page is gone."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 15).until(lambda _d: _detached(page))
-    _settled(driver)
-
-
-def _detached(element: Any) -> bool:
-    """Selenium's staleness_of misses Chromium 156's "Node ... does not belong to the document"
-    error for a node of an unloaded page; any driver error on the old node means it is gone."""
-    from selenium.common.exceptions import WebDriverException
-
-    try:
-        element.is_enabled()
-    except WebDriverException:
-        return True
-    return False
+    page_settled(driver)
 
 
 def _button(driver: Any, text: str) -> Any:
@@ -104,7 +73,7 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     # The officer records an encounter and refers.
     _sign_in(driver, hub_url, world, "mpd_officer")
     driver.get(hub_url("/care/"))
-    _go(driver, driver.find_element(By.LINK_TEXT, "New encounter"))
+    follow(driver, driver.find_element(By.LINK_TEXT, "New encounter"))
     driver.find_element(By.ID, "id_first_name").send_keys("Jordan")
     driver.find_element(By.ID, "id_last_name").send_keys("Rivera")
     driver.execute_script(
@@ -116,15 +85,15 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     driver.find_element(By.ID, "id_consent_to_refer").click()
     form = driver.find_element(By.CSS_SELECTOR, "form.phone-form")
     assert form.size["width"] <= 390
-    _go(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    follow(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "Refer to a service"
 
-    _go(driver, _button(driver, "Refer to Withdrawal management"))
+    follow(driver, _button(driver, "Refer to Withdrawal management"))
     refusal = driver.find_element(By.CSS_SELECTOR, ".messages").text
     assert "Referral to Withdrawal management refused" in refusal
     assert "42 CFR Part 2" in refusal and "none is on file" in refusal
 
-    _go(driver, _button(driver, "Refer to Crisis counselling"))
+    follow(driver, _button(driver, "Refer to Crisis counselling"))
     row = driver.find_element(By.CSS_SELECTOR, "table tbody tr")
     assert "Crisis counselling" in row.text and "Sent, awaiting the provider" in row.text
 
@@ -132,7 +101,7 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     _sign_in(driver, hub_url, world, "bhc_clinician")
     driver.get(hub_url("/care/provider/"))
     for move in ("accepted", "in-progress", "completed"):
-        _go(driver, driver.find_element(By.CSS_SELECTOR, f"button[data-move='{move}']"))
+        follow(driver, driver.find_element(By.CSS_SELECTOR, f"button[data-move='{move}']"))
         assert (
             "Referral to Crisis counselling"
             in driver.find_element(By.CSS_SELECTOR, ".messages").text
@@ -172,8 +141,8 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     )
     _sign_in(driver, hub_url, world, "mpd_officer")
     driver.get(hub_url("/care/encounters/"))
-    _go(driver, driver.find_element(By.LINK_TEXT, "Refer"))
-    _go(driver, _button(driver, "Refer to Withdrawal management"))
+    follow(driver, driver.find_element(By.LINK_TEXT, "Refer"))
+    follow(driver, _button(driver, "Refer to Withdrawal management"))
     assert (
         "Referral sent to Withdrawal management"
         in driver.find_element(By.CSS_SELECTOR, ".messages").text
@@ -185,7 +154,7 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     assert driver.find_element(By.TAG_NAME, "h1").text == "Referral to Withdrawal management"
     driver.get(hub_url("/consents/"))
     driver.find_element(By.ID, f"reason-{consent.code}").send_keys("Person withdrew consent")
-    _go(driver, _button(driver, "Revoke"))
+    follow(driver, _button(driver, "Revoke"))
     driver.get(hub_url(f"/care/referrals/{sud.public_id}/"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "This referral cannot be shown"
     assert "no longer in force" in driver.find_element(By.CSS_SELECTOR, ".withheld").text

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.browser.conftest import follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,19 +77,18 @@ def test_approve_an_agreement_run_a_governed_query_and_see_it_audited(
 
     sign_in("phd_admin", world.password, current_code(admin.totp_secret))
     nav = driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
-    nav.find_element(By.LINK_TEXT, "Agreements").click()
-    driver.find_element(By.LINK_TEXT, agreement.code).click()
-    driver.find_element(By.ID, "approve-button").click()
+    follow(driver, nav.find_element(By.LINK_TEXT, "Agreements"))
+    follow(driver, driver.find_element(By.LINK_TEXT, agreement.code))
+    follow(driver, driver.find_element(By.ID, "approve-button"))
     assert "now active" in driver.find_element(By.CSS_SELECTOR, ".messages").text
     assert driver.find_element(By.ID, "agreement-status").text == "active"
 
-    driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]").find_element(
-        By.LINK_TEXT, "Governed query"
-    ).click()
+    nav = driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
+    follow(driver, nav.find_element(By.LINK_TEXT, "Governed query"))
     Select(driver.find_element(By.ID, "id_purpose")).select_by_value("overdose_response")
     driver.find_element(By.CSS_SELECTOR, "input[name=agencies][value=MFD]").click()
     driver.find_element(By.CSS_SELECTOR, "input[name=by][value=agency]").click()
-    driver.find_element(By.ID, "run-query").click()
+    follow(driver, driver.find_element(By.ID, "run-query"))
     table = driver.find_element(By.ID, "result-table")
     cells = [td.text for td in table.find_elements(By.CSS_SELECTOR, "tbody td")]
     assert cells[:2] == ["MFD", "12"]
@@ -98,7 +98,7 @@ def test_approve_an_agreement_run_a_governed_query_and_see_it_audited(
     sign_in("hub_auditor", world.password, world.totp_code("hub_auditor"))
     driver.get(hub_url("/audit/"))
     driver.find_element(By.ID, "id_action").send_keys("governed.read")
-    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"))
     rows = driver.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")
     assert len(rows) == 1
     assert "phd_admin" in rows[0].text and "governed.read" in rows[0].text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.browser.conftest import follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,10 +20,10 @@ def test_sign_in_with_totp_and_find_it_in_the_audit_log(
     assert driver.find_element(By.TAG_NAME, "h1").text == "Hub status"
     assert "No batches yet" in driver.find_element(By.TAG_NAME, "main").text
     nav = driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
-    nav.find_element(By.LINK_TEXT, "Audit log").click()
+    follow(driver, nav.find_element(By.LINK_TEXT, "Audit log"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "Audit log"
     driver.find_element(By.ID, "id_action").send_keys("login")
-    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"))
     rows = driver.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")
     assert [r.find_elements(By.TAG_NAME, "td")[2].text for r in rows] == ["login.succeeded"]
     assert "hub_auditor" in rows[0].text

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from tests.browser.conftest import follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,15 +45,16 @@ def test_analyst_sees_opens_and_acknowledges_an_alert(
 
     sign_in("phd_analyst", world.password, world.totp_code("phd_analyst"))
     nav = driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
-    nav.find_element(By.LINK_TEXT, "Overview").click()
+    follow(driver, nav.find_element(By.LINK_TEXT, "Overview"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "Surveillance overview"
-    driver.find_element(By.CSS_SELECTOR, f"a[href='/surveillance/alerts/{alert.pk}/']").click()
+    alert_link = f"a[href='/surveillance/alerts/{alert.pk}/']"
+    follow(driver, driver.find_element(By.CSS_SELECTOR, alert_link))
     assert driver.find_element(By.TAG_NAME, "h1").text.startswith(f"Alert #{alert.pk}")
     assert driver.find_element(By.ID, "alert-status").text == "New"
     # The evidence chart and the map were drawn by the bundled plotly.js.
     drawn = driver.find_elements(By.CSS_SELECTOR, "[data-drawn=true]")
     assert len(drawn) == 2
-    driver.find_element(By.ID, "acknowledge").click()
+    follow(driver, driver.find_element(By.ID, "acknowledge"))
     assert driver.find_element(By.ID, "alert-status").text == "Acknowledged"
     assert "acknowledge recorded" in driver.find_element(By.CSS_SELECTOR, ".messages").text
     assert Alert.objects.get(pk=alert.pk).status == "acknowledged"

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from wellbeat.governance import DataRequest, Refusal
 from wellbeat.governance.release import Release
@@ -180,7 +180,7 @@ def get_agreement(request: HttpRequest, code: str) -> dict[str, Any]:
     auth=UserSessionAuth(),
     summary="Draft an agreement",
 )
-def draft_agreement(request: HttpRequest, payload: AgreementIn) -> tuple[int, dict[str, Any]]:
+def draft_agreement(request: HttpRequest, payload: AgreementIn) -> Status[dict[str, Any]]:
     user = _session_user(request)
     agencies = {
         a.code: a for a in Agency.objects.filter(code__in=[payload.provider, payload.recipient])
@@ -215,7 +215,7 @@ def draft_agreement(request: HttpRequest, payload: AgreementIn) -> tuple[int, di
         )
     except actions.GovernanceError as exc:
         raise _governance_error(exc) from exc
-    return 201, _agreement_out(agreement)
+    return Status(201, _agreement_out(agreement))
 
 
 @router.post(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from wellbeat.web.accounts.models import User
 from wellbeat.web.api.auth import UserSessionAuth
@@ -147,9 +147,7 @@ def list_subscriptions(request: HttpRequest) -> dict[str, Any]:
     response={201: dict[str, Any]},
     summary="Subscribe to alerts",
 )
-def create_subscription(
-    request: HttpRequest, payload: SubscriptionIn
-) -> tuple[int, dict[str, Any]]:
+def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status[dict[str, Any]]:
     try:
         sub = actions.do_subscribe(
             _user(request),
@@ -161,7 +159,7 @@ def create_subscription(
         )
     except actions.AlertError as exc:
         raise _error(exc) from exc
-    return 201, _subscription_out(sub)
+    return Status(201, _subscription_out(sub))
 
 
 @router.delete("/subscriptions/{pk}", auth=UserSessionAuth(), summary="Remove a subscription")
