@@ -110,3 +110,72 @@ def test_repeat_crisis_contacts_respect_the_follow_up_window() -> None:
     # 90 days: eligible = a@0, a@20, b@5 (a@100 + 90 > as_of) -> a@0 and a@20 repeated.
     assert (within_90.numerator, within_90.denominator) == (2, 3)
     assert repeat_crisis_rate([], 30, as_of).value is None
+
+
+def test_measures_by_period_places_each_record_in_its_own_month() -> None:
+    from zoneinfo import ZoneInfo
+
+    from wellbeat.care.measures import MEASURES, measures_by_period
+
+    jan, feb = datetime(2025, 1, 10, tzinfo=UTC), datetime(2025, 2, 3, tzinfo=UTC)
+    referrals = [
+        ReferralFacts(TaskStatus.COMPLETED, jan, jan + timedelta(hours=4)),
+        ReferralFacts(TaskStatus.FAILED, jan, jan + timedelta(hours=8)),
+        ReferralFacts(TaskStatus.COMPLETED, feb, feb + timedelta(hours=2)),
+        ReferralFacts(TaskStatus.DRAFT, None, None),  # never sent: in no period
+    ]
+    calls = [
+        CallFacts(True, True, Response.CO_RESPONDER, CallOutcome.DIVERTED_FROM_ED, jan),
+        CallFacts(True, True, Response.POLICE, CallOutcome.ARRESTED, feb),
+        CallFacts(True, True, Response.CIVILIAN_CRISIS_TEAM, CallOutcome.REFERRED, feb),
+    ]
+    # p1 repeats 20 days later, across the month boundary: counted in January only.
+    contacts = [
+        CrisisContact("p1", datetime(2025, 1, 20, tzinfo=UTC)),
+        CrisisContact("p1", datetime(2025, 2, 9, tzinfo=UTC)),
+        CrisisContact("p2", datetime(2025, 2, 1, tzinfo=UTC)),
+    ]
+    as_of = datetime(2025, 3, 15, tzinfo=UTC)
+    rows = measures_by_period(referrals, calls, contacts, "month", as_of)
+    assert sorted({r.label for r in rows}) == ["2025-01", "2025-02", "2025-03"]
+    assert len(rows) == 3 * len(MEASURES)
+    got = {(r.label, r.key): (r.numerator, r.denominator, r.value) for r in rows}
+    assert got["2025-01", "referral_completion_rate"] == (1, 2, 0.5)
+    assert got["2025-02", "referral_completion_rate"] == (1, 1, 1.0)
+    assert got["2025-01", "time_to_first_contact_hours"] == (None, 2, 6.0)
+    assert got["2025-01", "alternative_response_share"] == (1, 1, 1.0)
+    assert got["2025-02", "alternative_response_share"] == (1, 2, 0.5)
+    assert got["2025-01", "diversion_rate"] == (1, 1, 1.0)
+    assert got["2025-02", "diversion_rate"] == (0, 2, 0.0)
+    assert got["2025-01", "repeat_crisis_30d"] == (1, 1, 1.0)
+    # Both February contacts have a complete 30-day window by 2025-03-15; neither repeats.
+    assert got["2025-02", "repeat_crisis_30d"] == (0, 2, 0.0)
+    assert got["2025-02", "repeat_crisis_90d"] == (0, 0, None)  # windows not complete yet
+    assert got["2025-03", "referral_completion_rate"] == (0, 0, None)  # zero-filled
+    # The hub's time zone decides the day: 00:30 UTC on 1 February is still January in Chicago.
+    late = [ReferralFacts(TaskStatus.COMPLETED, datetime(2025, 2, 1, 0, 30, tzinfo=UTC), None)]
+    local = measures_by_period(late, [], [], "month", as_of, ZoneInfo("America/Chicago"))
+    first = next(r for r in local if r.key == "referral_completion_rate" and r.denominator)
+    assert first.label == "2025-01"
+
+
+def test_measures_by_period_sum_to_the_overall_measure() -> None:
+    from wellbeat.care.measures import measures_by_period
+
+    sent = [datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=9 * i) for i in range(20)]
+    statuses = [TaskStatus.COMPLETED, TaskStatus.REJECTED, TaskStatus.IN_PROGRESS]
+    referrals = [ReferralFacts(statuses[i % 3], at, None) for i, at in enumerate(sent)]
+    overall = referral_completion_rate(referrals)
+    rows = measures_by_period(referrals, [], [], "quarter", sent[-1])
+    parts = [r for r in rows if r.key == "referral_completion_rate"]
+    assert sum(r.numerator or 0 for r in parts) == overall.numerator
+    assert sum(r.denominator for r in parts) == overall.denominator
+    assert [r.label for r in parts] == ["2025-Q1", "2025-Q2"]
+
+
+def test_measures_need_aware_times() -> None:
+    from wellbeat.care.measures import measures_by_period
+
+    naive = [ReferralFacts(TaskStatus.COMPLETED, datetime(2025, 1, 1), None)]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        measures_by_period(naive, [], [], "month", T0)

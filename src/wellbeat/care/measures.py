@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Literal
 
 from statsmodels.stats.proportion import proportion_confint
 
+from wellbeat.analytics.indicators.periods import period_label, period_start, period_starts
 from wellbeat.care.lifecycle import CLOSED_STATUSES, TaskStatus
 from wellbeat.care.triage import ALTERNATIVE_RESPONSES, Response
+from wellbeat.lake.query import PERIODS
 
 
 class CallOutcome(StrEnum):
@@ -83,6 +86,8 @@ class CallFacts:
     behavioral_health: bool
     actual_response: Response | None
     outcome: CallOutcome | None
+    received_at: datetime | None = None
+    """When the call came in: places it in a reporting period (``measures_by_period``)."""
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,18 @@ def diversion_rate(calls: Iterable[CallFacts]) -> Rate:
     return Rate(diverted, len(recorded))
 
 
-def repeat_crisis_rate(contacts: Iterable[CrisisContact], days: int, as_of: datetime) -> Rate:
+def repeat_crisis_rate(
+    contacts: Iterable[CrisisContact],
+    days: int,
+    as_of: datetime,
+    counted: Callable[[datetime], bool] | None = None,
+) -> Rate:
     """Of crisis contacts whose ``days``-day follow-up window has ended by ``as_of``, the share
     followed by another crisis contact of the same person within ``days`` days (contacts too
-    recent to have a full window are left out, so the rate is not biased low)."""
+    recent to have a full window are left out, so the rate is not biased low).
+
+    ``counted`` limits the contacts counted (the denominator) to those whose time it accepts, for
+    example one reporting period; the contact that follows may fall outside it."""
     by_person: dict[str, list[datetime]] = defaultdict(list)
     for contact in contacts:
         by_person[contact.person_token].append(contact.at)
@@ -160,10 +173,173 @@ def repeat_crisis_rate(contacts: Iterable[CrisisContact], days: int, as_of: date
     for times in by_person.values():
         times.sort()
         for index, at in enumerate(times):
-            if at + window > as_of:
+            if at + window > as_of or (counted is not None and not counted(at)):
                 continue
             total += 1
             following = times[index + 1] if index + 1 < len(times) else None
             if following is not None and following - at <= window:
                 followed += 1
     return Rate(followed, total)
+
+
+MeasureUnit = Literal["share", "hours"]
+
+
+@dataclass(frozen=True)
+class MeasureDefinition:
+    """What a measure is called and how it is defined: the one place pages, the API, the CSV
+    export and ``wellbeat indicators list`` read it from."""
+
+    key: str
+    label: str
+    definition: str
+    unit: MeasureUnit
+    anchor: str
+    """The time that places a record in a reporting period."""
+
+
+MEASURES: tuple[MeasureDefinition, ...] = (
+    MeasureDefinition(
+        "referral_completion_rate",
+        "Referral completion rate",
+        "Completed referrals / sent referrals that have closed (completed, declined, failed, "
+        "cancelled)",
+        "share",
+        "when the referral was sent",
+    ),
+    MeasureDefinition(
+        "time_to_first_contact_hours",
+        "Time to first contact (median hours)",
+        "Hours from sending a referral to the provider's first contact with the person",
+        "hours",
+        "when the referral was sent",
+    ),
+    MeasureDefinition(
+        "alternative_response_share",
+        "Eligible calls handled by co-responders or civilian teams",
+        "Eligible calls (behavioural health, screened for weapons, no violence, no medical "
+        "emergency) with a recorded response / those sent a co-responder or civilian team",
+        "share",
+        "when the call came in",
+    ),
+    MeasureDefinition(
+        "diversion_rate",
+        "Diversion rate",
+        "Behavioural-health calls with an outcome recorded that were diverted from jail or the "
+        "emergency department",
+        "share",
+        "when the call came in",
+    ),
+    MeasureDefinition(
+        "repeat_crisis_30d",
+        "Repeat crisis contacts within 30 days",
+        "Crisis contacts followed by another for the same person within 30 days (contacts with "
+        "a complete 30-day window)",
+        "share",
+        "the first contact",
+    ),
+    MeasureDefinition(
+        "repeat_crisis_90d",
+        "Repeat crisis contacts within 90 days",
+        "Crisis contacts followed by another for the same person within 90 days (contacts with "
+        "a complete 90-day window)",
+        "share",
+        "the first contact",
+    ),
+)
+"""The care measures, in the order they are shown."""
+
+
+@dataclass(frozen=True)
+class PeriodMeasure:
+    """One measure over the records of one reporting period."""
+
+    period: date
+    label: str
+    key: str
+    numerator: int | None
+    denominator: int
+    value: float | None
+    interval: tuple[float, float] | None
+
+
+def _local_day(moment: datetime, zone: tzinfo) -> date:
+    if moment.tzinfo is None:
+        raise ValueError("measures need timezone-aware times")
+    return moment.astimezone(zone).date()
+
+
+def measures_by_period(
+    referrals: Sequence[ReferralFacts],
+    calls: Sequence[CallFacts],
+    contacts: Sequence[CrisisContact],
+    period: str,
+    as_of: datetime,
+    zone: tzinfo = UTC,
+) -> list[PeriodMeasure]:
+    """Every measure per reporting period (day, ISO or MMWR week, month, quarter, year), from the
+    first period holding a record to the one holding ``as_of``, zero-filled.
+
+    A referral counts in the period it was sent, a call in the period it came in, a crisis
+    contact in its own period (the contact that repeats it may come later). Days are taken in
+    ``zone`` (the hub's time zone). Records without their anchor time are left out."""
+    if period not in PERIODS:
+        raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
+    sent = [
+        (period_start(_local_day(r.requested_at, zone), period), r)
+        for r in referrals
+        if r.requested_at
+    ]
+    timed = [
+        (period_start(_local_day(c.received_at, zone), period), c) for c in calls if c.received_at
+    ]
+    firsts = [p for p, _ in sent] + [p for p, _ in timed]
+    firsts += [period_start(_local_day(c.at, zone), period) for c in contacts]
+    if not firsts:
+        return []
+    last_day = _local_day(as_of, zone)
+    starts = period_starts(min(firsts), max(last_day, max(firsts)) + timedelta(days=1), period)
+    rows: list[PeriodMeasure] = []
+    for start in starts:
+        label = period_label(start, period)
+        these_referrals = [r for p, r in sent if p == start]
+        these_calls = [c for p, c in timed if p == start]
+
+        def in_period(at: datetime, start: date = start) -> bool:
+            return period_start(_local_day(at, zone), period) == start
+
+        first_contact = time_to_first_contact(these_referrals)
+        rates = {
+            "referral_completion_rate": referral_completion_rate(these_referrals),
+            "alternative_response_share": alternative_response_share(these_calls),
+            "diversion_rate": diversion_rate(these_calls),
+            "repeat_crisis_30d": repeat_crisis_rate(contacts, 30, as_of, in_period),
+            "repeat_crisis_90d": repeat_crisis_rate(contacts, 90, as_of, in_period),
+        }
+        for measure in MEASURES:
+            if measure.key == "time_to_first_contact_hours":
+                rows.append(
+                    PeriodMeasure(
+                        start,
+                        label,
+                        measure.key,
+                        None,
+                        first_contact.contacted,
+                        first_contact.median_hours,
+                        None,
+                    )
+                )
+                continue
+            rate = rates[measure.key]
+            rows.append(
+                PeriodMeasure(
+                    start,
+                    label,
+                    measure.key,
+                    rate.numerator,
+                    rate.denominator,
+                    rate.value,
+                    rate.interval,
+                )
+            )
+    return rows

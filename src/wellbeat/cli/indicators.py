@@ -30,8 +30,10 @@ def indicators_group() -> None:
 @indicators_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def list_command(as_json: bool) -> None:
-    """List the shipped indicator catalogue (code, period, rate factor, name)."""
+    """List the shipped indicator catalogue (code, period, rate factor, name), then the care
+    measures computed from the hub's care records (per period on /care/measures/)."""
     from wellbeat.analytics.indicators import default_catalogue
+    from wellbeat.care.measures import MEASURES
 
     catalogue = default_catalogue()
     if as_json:
@@ -51,7 +53,18 @@ def list_command(as_json: bool) -> None:
             }
             for i in catalogue
         ]
-        click.echo(json.dumps({"indicators": items}))
+        care = [
+            {
+                "code": m.key,
+                "name": m.label,
+                "description": m.definition,
+                "unit": m.unit,
+                "period_by": m.anchor,
+                "source": "care records",
+            }
+            for m in MEASURES
+        ]
+        click.echo(json.dumps({"indicators": items, "care_measures": care}))
         return
     for i in catalogue:
         den = (
@@ -61,6 +74,9 @@ def list_command(as_json: bool) -> None:
             + ("population" if i.denominator.kind == "population" else str(i.denominator.indicator))
         )
         click.echo(f"{i.code:<28} {i.period:<10} {i.name}{den}")
+    click.echo("\ncare measures (from the hub's care records; per period on /care/measures/):")
+    for m in MEASURES:
+        click.echo(f"{m.key:<28} {m.unit:<10} {m.label}")
 
 
 def _lake_window(data_dir: Path) -> tuple[date, date] | None:

@@ -301,8 +301,11 @@ def test_cli_lists_the_catalogue() -> None:
 
     result = CliRunner().invoke(cli, ["indicators", "list", "--json"])
     assert result.exit_code == 0, result.output
-    codes = [i["code"] for i in json.loads(result.output)["indicators"]]
+    listed = json.loads(result.output)
+    codes = [i["code"] for i in listed["indicators"]]
     assert codes == list(default_catalogue().codes)
+    care = [m["code"] for m in listed["care_measures"]]
+    assert "referral_completion_rate" in care and "repeat_crisis_90d" in care
 
 
 def test_cli_computes_series_and_area_tables(world_dir: Path, tmp_path: Path) -> None:

@@ -184,3 +184,51 @@ def test_measures_from_recorded_work(client: Client, care: Any, login_as: Any) -
     assert rows["time_to_first_contact_hours"]["denominator"] == 1
     page = client.get("/care/measures/").content.decode()
     assert "Referral completion rate" in page and "50%" in page
+
+
+def test_measures_per_period_on_the_page_in_csv_and_through_the_api(
+    client: Client, care: Any, login_as: Any
+) -> None:
+    import csv
+    import io
+
+    from django.utils import timezone
+
+    from wellbeat.care.measures import MEASURES
+    from wellbeat.web.audit.models import AuditEntry
+    from wellbeat.web.care import actions
+
+    users = care.world.users
+    done = care.refer("counselling")
+    for status in ("accepted", "in-progress", "completed"):
+        actions.do_change_status(users["bhc_clinician"], done, status)
+    declined = care.refer("housing")
+    actions.do_change_status(users["crn_coordinator"], declined, "rejected", "Out of area")
+    this_month = timezone.localdate().strftime("%Y-%m")
+
+    login_as(client, users["phd_manager"])
+    rows = client.get("/api/care/measures/series?period=month").json()
+    assert {r["measure"] for r in rows} == {m.key for m in MEASURES}
+    completion = [r for r in rows if r["measure"] == "referral_completion_rate"]
+    assert [(r["period"], r["numerator"], r["denominator"]) for r in completion][-1] == (
+        this_month,
+        1,
+        2,
+    )
+
+    page = client.get("/care/measures/?period=quarter").content.decode()
+    assert 'id="measure-series"' in page and "-Q" in page
+
+    download = client.get("/care/measures/?period=month&format=csv")
+    assert download["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(download.content.decode())))
+    mine = [r for r in table if r["measure"] == "referral_completion_rate"][-1]
+    assert (mine["period"], mine["numerator"], mine["denominator"]) == (this_month, "1", "2")
+    assert AuditEntry.objects.filter(action="care.measures_exported").count() == 1
+
+    bad = client.get("/api/care/measures/series?period=fortnight")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_period"
+
+    login_as(client, users["mpd_officer"])
+    assert client.get("/api/care/measures/series").status_code == 403

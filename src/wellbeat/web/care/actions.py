@@ -547,6 +547,17 @@ def record_list_access(actor: User, what: str, referrals: Sequence[Referral]) ->
     )
 
 
+def record_measures_export(actor: User, period: str, rows: int) -> None:
+    """Audit a download of the care measures per period (counts only)."""
+    record(
+        "care.measures_exported",
+        actor=actor,
+        agency=actor.agency,
+        target=f"care:measures:{period}",
+        details={"period": period, "rows": rows},
+    )
+
+
 def do_change_status(
     actor: User, referral: Referral, new: TaskStatus | str, reason: str = ""
 ) -> Referral:

@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema, Status
 
 from wellbeat.care.directory import DirectoryQuery
 from wellbeat.care.hsds import ServiceUpdate
+from wellbeat.care.measures import PERIODS
 from wellbeat.care.triage import Call, recommend
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import User
@@ -22,7 +23,7 @@ from wellbeat.web.api.errors import ApiError
 from wellbeat.web.care import actions
 from wellbeat.web.care.actions import CareError
 from wellbeat.web.care.models import DirectoryEntry, Encounter, FollowUp, Referral, TriageCall
-from wellbeat.web.care.reports import care_measures
+from wellbeat.web.care.reports import care_measure_series, care_measures, series_record
 from wellbeat.web.care.views import _matches
 
 router = Router(auth=UserSessionAuth(), tags=["care"])
@@ -468,6 +469,31 @@ def get_measures(request: HttpRequest) -> list[dict[str, Any]]:
             status=403,
         )
     return [m.as_dict() for m in care_measures()]
+
+
+@router.get(
+    "/measures/series",
+    response=list[dict],
+    summary="Care measures per reporting period (counts only)",
+)
+def get_measure_series(request: HttpRequest, period: str = "month") -> list[dict[str, Any]]:
+    """One row per period and measure (columns as the page's CSV download), zero-filled from
+    the first period with a record to the current one."""
+    user = _user(request)
+    if not any(user.has_role(r) for r in actions.MEASURE_ROLES):
+        raise ApiError(
+            "forbidden",
+            f"care measures need one of the roles: {', '.join(sorted(actions.MEASURE_ROLES))}",
+            status=403,
+        )
+    if period not in PERIODS:
+        raise ApiError(
+            "invalid_period",
+            f"period {period!r} is not one of {', '.join(PERIODS)}",
+            status=400,
+            details={"field": "period"},
+        )
+    return [series_record(row) for row in care_measure_series(period)]
 
 
 @router.get("/fhir", response=dict, summary="Referrals as a FHIR R4 Bundle (hub admins)")

@@ -41,15 +41,34 @@ class MeasureRow:
         }
 
 
-def _rate(key: str, label: str, definition: str, rate: measures.Rate) -> MeasureRow:
+DEFINITIONS = {m.key: m for m in measures.MEASURES}
+
+
+def _rate(key: str, rate: measures.Rate, definition: str | None = None) -> MeasureRow:
+    known = DEFINITIONS[key]
     return MeasureRow(
-        key, label, definition, rate.numerator, rate.denominator, rate.value, rate.interval, "share"
+        key,
+        known.label,
+        definition or known.definition,
+        rate.numerator,
+        rate.denominator,
+        rate.value,
+        rate.interval,
+        known.unit,
     )
 
 
-def care_measures(since: datetime | None = None, now: datetime | None = None) -> list[MeasureRow]:
-    """Every care measure over records from ``since`` (all time by default)."""
-    moment = now or timezone.now()
+@dataclass(frozen=True)
+class CareFacts:
+    """The hub's care records reduced to what the measures need (no person, only pseudonyms)."""
+
+    referrals: list[measures.ReferralFacts]
+    calls: list[measures.CallFacts]
+    contacts: list[measures.CrisisContact]
+
+
+def care_facts(since: datetime | None = None) -> CareFacts:
+    """Referrals, triaged calls and crisis contacts from ``since`` (all time by default)."""
     referrals = Referral.objects.all()
     calls = TriageCall.objects.all()
     encounters = Encounter.objects.filter(crisis=True)
@@ -67,28 +86,38 @@ def care_measures(since: datetime | None = None, now: datetime | None = None) ->
             c.behavioral_health,
             Response(c.actual_response) if c.actual_response else None,
             measures.CallOutcome(c.outcome) if c.outcome else None,
+            c.received_at,
         )
-        for c in calls.only("eligible", "behavioral_health", "actual_response", "outcome")
+        for c in calls.only(
+            "eligible", "behavioral_health", "actual_response", "outcome", "received_at"
+        )
     ]
-    contacts = [measures.CrisisContact(e.person_token, e.occurred_at) for e in encounters]
+    contacts = [
+        measures.CrisisContact(e.person_token, e.occurred_at)
+        for e in encounters.only("person_token", "occurred_at")
+    ]
     contacts += [
         measures.CrisisContact(c.person_token, c.received_at)
-        for c in calls.filter(behavioral_health=True).exclude(person_token="")
+        for c in calls.filter(behavioral_health=True)
+        .exclude(person_token="")
+        .only("person_token", "received_at")
     ]
-    first_contact = measures.time_to_first_contact(referral_facts)
+    return CareFacts(referral_facts, call_facts, contacts)
+
+
+def care_measures(since: datetime | None = None, now: datetime | None = None) -> list[MeasureRow]:
+    """Every care measure over records from ``since`` (all time by default)."""
+    moment = now or timezone.now()
+    facts = care_facts(since)
+    first_contact = measures.time_to_first_contact(facts.referrals)
+    contact_definition = DEFINITIONS["time_to_first_contact_hours"]
     return [
-        _rate(
-            "referral_completion_rate",
-            "Referral completion rate",
-            "Completed referrals / sent referrals that have closed (completed, declined, "
-            "failed, cancelled)",
-            measures.referral_completion_rate(referral_facts),
-        ),
+        _rate("referral_completion_rate", measures.referral_completion_rate(facts.referrals)),
         MeasureRow(
-            "time_to_first_contact_hours",
-            "Time to first contact (median hours)",
-            f"Hours from sending to the provider's first contact; {first_contact.contacted} "
-            f"contacted, {first_contact.awaiting} still awaiting; 90th percentile "
+            contact_definition.key,
+            contact_definition.label,
+            f"{contact_definition.definition}; {first_contact.contacted} contacted, "
+            f"{first_contact.awaiting} still awaiting; 90th percentile "
             f"{_hours(first_contact.p90_hours)}",
             None,
             first_contact.contacted,
@@ -96,34 +125,56 @@ def care_measures(since: datetime | None = None, now: datetime | None = None) ->
             None,
             "hours",
         ),
-        _rate(
-            "alternative_response_share",
-            "Eligible calls handled by co-responders or civilian teams",
-            "Eligible calls (behavioural health, screened for weapons, no violence, no medical "
-            "emergency) with a recorded response / those sent a co-responder or civilian team",
-            measures.alternative_response_share(call_facts),
-        ),
-        _rate(
-            "diversion_rate",
-            "Diversion rate",
-            "Behavioural-health calls with an outcome recorded that were diverted from jail "
-            "or the emergency department",
-            measures.diversion_rate(call_facts),
-        ),
-        _rate(
-            "repeat_crisis_30d",
-            "Repeat crisis contacts within 30 days",
-            "Crisis contacts followed by another for the same person within 30 days (contacts "
-            "with a complete 30-day window)",
-            measures.repeat_crisis_rate(contacts, 30, moment),
-        ),
-        _rate(
-            "repeat_crisis_90d",
-            "Repeat crisis contacts within 90 days",
-            "As above, within 90 days",
-            measures.repeat_crisis_rate(contacts, 90, moment),
-        ),
+        _rate("alternative_response_share", measures.alternative_response_share(facts.calls)),
+        _rate("diversion_rate", measures.diversion_rate(facts.calls)),
+        _rate("repeat_crisis_30d", measures.repeat_crisis_rate(facts.contacts, 30, moment)),
+        _rate("repeat_crisis_90d", measures.repeat_crisis_rate(facts.contacts, 90, moment)),
     ]
+
+
+def care_measure_series(
+    period: str, since: datetime | None = None, now: datetime | None = None
+) -> list[measures.PeriodMeasure]:
+    """Every care measure per reporting period, in the hub's time zone, zero-filled."""
+    facts = care_facts(since)
+    return measures.measures_by_period(
+        facts.referrals,
+        facts.calls,
+        facts.contacts,
+        period,
+        now or timezone.now(),
+        timezone.get_current_timezone(),
+    )
+
+
+SERIES_COLUMNS = (
+    "period",
+    "period_start",
+    "measure",
+    "numerator",
+    "denominator",
+    "value",
+    "ci95_low",
+    "ci95_high",
+    "unit",
+)
+"""Columns of the per-period export (CSV and the API)."""
+
+
+def series_record(row: measures.PeriodMeasure) -> dict[str, Any]:
+    """One per-period measure as exported."""
+    low, high = row.interval if row.interval else (None, None)
+    return {
+        "period": row.label,
+        "period_start": row.period.isoformat(),
+        "measure": row.key,
+        "numerator": row.numerator,
+        "denominator": row.denominator,
+        "value": row.value,
+        "ci95_low": low,
+        "ci95_high": high,
+        "unit": DEFINITIONS[row.key].unit,
+    }
 
 
 def _hours(value: float | None) -> str:

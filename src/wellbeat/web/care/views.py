@@ -4,6 +4,8 @@ directory and triage. Views parse and render; ``actions`` decides, writes and au
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +22,7 @@ from django.views.decorators.http import require_POST
 from wellbeat.care.directory import DirectoryQuery, Match, search
 from wellbeat.care.hsds import ServiceUpdate
 from wellbeat.care.lifecycle import REASON_REQUIRED, TaskStatus, allowed_moves
+from wellbeat.care.measures import MEASURES, PERIODS
 from wellbeat.care.triage import Call
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import Role, User
@@ -43,7 +46,12 @@ from wellbeat.web.care.models import (
     Referral,
     TriageCall,
 )
-from wellbeat.web.care.reports import care_measures
+from wellbeat.web.care.reports import (
+    SERIES_COLUMNS,
+    care_measure_series,
+    care_measures,
+    series_record,
+)
 
 MOVE_LABELS: dict[TaskStatus, str] = {
     TaskStatus.REQUESTED: "Send",
@@ -330,7 +338,34 @@ def coresponder(request: HttpRequest) -> HttpResponse:
 def measures(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _need_role(user, actions.MEASURE_ROLES, "Care measures")
-    return render(request, "care/measures.html", {"measures": care_measures()})
+    period = request.GET.get("period", "month")
+    if period not in PERIODS:
+        period = "month"
+    series = care_measure_series(period)
+    if request.GET.get("format") == "csv":
+        actions.record_measures_export(user, period, len(series))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=SERIES_COLUMNS)
+        writer.writeheader()
+        writer.writerows(series_record(row) for row in series)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="care-measures-{period}.csv"'
+        return response
+    # One row per period, one cell per measure, newest first.
+    by_period: dict[str, dict[str, Any]] = {}
+    for row in series:
+        by_period.setdefault(row.label, {"label": row.label, "cells": []})["cells"].append(row)
+    return render(
+        request,
+        "care/measures.html",
+        {
+            "measures": care_measures(),
+            "definitions": MEASURES,
+            "period": period,
+            "periods": PERIODS,
+            "series": list(reversed(by_period.values())),
+        },
+    )
 
 
 @login_required
