@@ -67,3 +67,68 @@ def test_demo_command_loads_data_and_prints_logins(tmp_path: Path) -> None:
     assert summary["alerts_raised"] > 0  # the tiny city's planted spikes are detected
     secrets = [login["totp_secret"] for login in summary["logins"] if login["totp_secret"]]
     assert secrets and all(len(secret) == 32 for secret in secrets)
+
+
+def test_demo_serves_pages_that_read_the_lake(tmp_path: Path) -> None:
+    """The whole main job: the demo loads the city, runs detection, then forks the server's
+    workers; a signed-in analyst's pages that read the lake answer (no inherited engine)."""
+    import http.cookiejar
+    import re
+    import signal
+    import socket
+    import time
+    import urllib.parse
+    import urllib.request
+
+    import pyotp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WELLBEAT_"))}
+    env.update(PYTHONUNBUFFERED="1", WELLBEAT_SECURE_COOKIES="0")  # plain-HTTP cookie jar
+    command = [sys.executable, "-m", "wellbeat", "demo", "--data-dir", str(tmp_path / "hub")]
+    command += ["--scale", "tiny", "--port", str(port), "--json"]
+    server = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        assert server.stdout is not None
+        summary = json.loads(server.stdout.readline())
+        analyst = next(login for login in summary["logins"] if login["roles"] == ["analyst"])
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+        def get(path: str) -> str:
+            with opener.open(base + path, timeout=60) as response:
+                assert response.status == 200, path
+                return str(response.read().decode())
+
+        def post(path: str, fields: dict[str, str]) -> str:
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', get(path))
+            assert token, path
+            body = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token.group(1)})
+            with opener.open(base + path, body.encode(), timeout=60) as response:
+                return str(response.read().decode())
+
+        for _ in range(100):  # until gunicorn listens
+            try:
+                get("/accounts/login/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        post("/accounts/login/", {"username": analyst["username"], "password": analyst["password"]})
+        post("/accounts/login/verify/", {"code": pyotp.TOTP(analyst["totp_secret"]).now()})
+        assert "Surveillance overview" in get("/surveillance/")
+        assert "Indicator explorer" in get("/surveillance/explorer/")
+        assert "Surveillance overview" in get("/surveillance/")  # again, on any worker
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

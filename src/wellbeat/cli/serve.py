@@ -75,6 +75,9 @@ def serve(data_dir: Path, host: str, port: int, workers: int | None, timeout: in
         "errorlog": "-",
         "forwarded_allow_ips": "127.0.0.1",
     }
+    from wellbeat.web.governance.service import close_engines
+
+    close_engines()  # gunicorn forks its workers next; each opens its own engine
     click.echo(f"wellbeat hub on http://{host}:{port}/ (data: {data_dir})", err=True)
     HubServer(options).run()
 

@@ -52,6 +52,10 @@ class Engine(Protocol):
         """Area layers queries may group by, sorted."""
         ...
 
+    def close(self) -> None:
+        """Release the engine's connection and threads."""
+        ...
+
 
 def _sql_paths(paths: list[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"

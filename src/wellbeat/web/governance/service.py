@@ -9,6 +9,7 @@ engine, releases the result and writes one audit entry, for a refusal too.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,28 @@ _LakeState = tuple[tuple[str, int, int], ...]
 _THREAD = threading.local()
 """Per thread: ``engines``, data directory -> (lake state, engine)."""
 _MAX_ENGINES = 4
+_ABANDONED: list[object] = []
+"""Engines a forked child inherited: kept referenced, never used or closed (see below)."""
+
+
+def close_engines() -> None:
+    """Close the engines this thread has cached. Call before forking worker processes (the
+    demo runs detection in the process that then starts the server): a DuckDB connection
+    does not survive a fork, since its worker threads stay behind in the parent."""
+    engines: dict[str, tuple[_LakeState, Engine]] = _THREAD.__dict__.pop("engines", {})
+    for _state, engine in engines.values():
+        engine.close()
+
+
+def _abandon_inherited_engines() -> None:
+    # In a forked child an inherited connection would wait forever on threads that were not
+    # copied, and closing or collecting it could too: set it aside and open a fresh one.
+    engines = _THREAD.__dict__.pop("engines", None)
+    if engines:
+        _ABANDONED.append(engines)
+
+
+os.register_at_fork(after_in_child=_abandon_inherited_engines)
 
 
 def _lake_state(directory: Path) -> _LakeState:
