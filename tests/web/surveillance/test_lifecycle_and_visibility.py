@@ -117,3 +117,19 @@ def test_api_lists_details_and_transitions(
     assert ok.status_code == 200 and ok.json()["status"] == "acknowledged"
     bad = client.get("/api/surveillance/alerts?status=nonsense")
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_overview_says_when_the_latest_period_is_suppressed(
+    client: Any, detected: Any, world: Any, login_as: Any
+) -> None:
+    from wellbeat.web.governance.models import Agreement
+
+    # With cells of 1..9 suppressed, the city's daily counts (1-7 here) are all suppressed.
+    Agreement.objects.update(min_cell=10)
+    login_as(client, world.users["phd_analyst"])
+    page = client.get("/surveillance/")
+    card = next(c for c in page.context["cards"] if c["spec"].id == "suspected_overdose")
+    assert card["series"].observed[-1] is None and card["latest"] is None
+    html = page.content.decode()
+    assert "Latest day: <strong>suppressed</strong>" in html
+    assert "cell(s) suppressed" in html  # the release's notes are shown with the card

@@ -75,7 +75,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "spec": spec,
                 "series": series,
                 "chart": {**series.chart(spec.label), "type": "sparkline"},
-                "latest": next((v for v in reversed(series.observed) if v is not None), None),
+                # The last period as released: None when it was suppressed (not an older value).
+                "latest": series.observed[-1] if series.observed else None,
             }
         )
     open_alerts = Alert.objects.exclude(status=AlertStatus.CLOSED).order_by(
