@@ -122,3 +122,15 @@ def test_every_extract_has_identities_and_coordinates_inside_the_city(
     lat = extract[data["fields"]["lat"]["column"]].astype(float)
     lon = extract[data["fields"]["lon"]["column"]].astype(float)
     assert lat.between(41.5, 41.7).all() and lon.between(-93.76, -93.48).all()
+
+
+@pytest.mark.parametrize("key", SOURCE_IDS)
+def test_every_code_a_profile_maps_to_is_in_the_code_sets(tiny: BuiltCity, key: str) -> None:
+    # The synthetic feeds are clean on purpose: the invalid-code monitor (docs/data-quality.md)
+    # must not flag them (only the planted problems should show).
+    from wellbeat.analytics.quality import code_is_valid
+
+    data, _, _ = _profile(tiny, key)
+    for rule in data["codes"]:
+        targets = {f"{rule['namespace']}:{v}" for v in (rule.get("map") or {}).values()}
+        assert not [t for t in sorted(targets) if not code_is_valid(t)], rule["column"]
