@@ -64,6 +64,7 @@ def test_demo_command_loads_data_and_prints_logins(tmp_path: Path) -> None:
     }
     assert summary["agreements"] >= 3
     assert summary["directory_services"] > 0
+    assert summary["crisis_calls"] > 0  # the city's crisis calls replayed through triage
     assert summary["alerts_raised"] > 0  # the tiny city's planted spikes are detected
     secrets = [login["totp_secret"] for login in summary["logins"] if login["totp_secret"]]
     assert secrets and all(len(secret) == 32 for secret in secrets)

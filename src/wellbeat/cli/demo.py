@@ -91,6 +91,9 @@ def demo(
 
     agreements = seed_agreements()
     directory = _load_directory()
+    from wellbeat.web.care.demo import seed_care_activity
+
+    care = seed_care_activity(pipeline.agencies_dir, seed=seed)
     detection = _detect(pipeline.agencies_dir)
     elapsed = time.perf_counter() - started
     if as_json:
@@ -115,6 +118,9 @@ def demo(
                     ],
                     "agreements": len(agreements),
                     "directory_services": directory,
+                    "crisis_calls": care.calls,
+                    "encounters": care.encounters,
+                    "referrals": care.referrals,
                     "alerts_raised": detection.raised,
                     "seconds": round(elapsed, 1),
                 }
@@ -123,6 +129,12 @@ def demo(
     else:
         click.echo(f"\n{len(agreements)} demo agreements between the agencies.")
         click.echo(f"{directory} services in the shared directory (HSDS 3.0).")
+        if not care.already_seeded:
+            click.echo(
+                f"Crisis triage replayed {care.calls} behavioural-health calls; "
+                f"{care.encounters} co-responder encounters, {care.referrals} referrals "
+                f"({care.followups} overdue follow-ups)."
+            )
         click.echo(
             f"Detection {detection.since}..{detection.as_of}: {detection.raised} new alerts, "
             f"{detection.duplicates} already raised."

@@ -202,3 +202,30 @@ def test_coordinator_resolves_a_follow_up(care: Any) -> None:
     followup.refresh_from_db()
     assert followup.resolved_by == users["crn_coordinator"]
     assert referral.pk == followup.referral_id
+
+
+def test_changes_entered_after_the_fact_keep_their_own_times(care: Any) -> None:
+    users = care.world.users
+    met = timezone.now() - timedelta(days=3)
+    encounter = care.encounter(occurred_at=met)
+    sent = met + timedelta(minutes=20)
+    referral = actions.do_refer(
+        users["mpd_officer"], encounter, care.services["counselling"], at=sent
+    )
+    assert referral.requested_at == sent == referral.authored_on
+    assert referral.first_contact_due == sent + timedelta(hours=48)
+    contacted = sent + timedelta(hours=5)
+    actions.do_change_status(
+        users["bhc_clinician"], referral, "accepted", at=sent + timedelta(1 / 24)
+    )
+    actions.do_change_status(users["bhc_clinician"], referral, "in-progress", at=contacted)
+    referral.refresh_from_db()
+    assert referral.first_contact_at == contacted
+    # Not before the last change, and never in the future.
+    with pytest.raises(CareError, match="before the referral's last change"):
+        actions.do_change_status(users["bhc_clinician"], referral, "completed", at=sent)
+    with pytest.raises(CareError, match="in the future"):
+        actions.do_change_status(
+            users["bhc_clinician"], referral, "completed", at=timezone.now() + timedelta(days=1)
+        )
+    assert Referral.objects.get(pk=referral.pk).status == "in-progress"

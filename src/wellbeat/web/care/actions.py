@@ -364,8 +364,24 @@ def _notify(referral: Referral, message: str, exclude: User | None = None) -> No
         )
 
 
-def do_refer(actor: User, encounter: Encounter, entry: DirectoryEntry) -> Referral:
-    """Refer the person met in ``encounter`` to a service; sent at once (status requested)."""
+def _when(at: datetime | None, field_name: str) -> datetime:
+    """``at`` (a change entered after the fact: an offline device syncing, a replay) or now;
+    never in the future."""
+    now = timezone.now()
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise CareError("invalid", f"field {field_name!r}: expected a timezone-aware time")
+    if at > now + timedelta(minutes=5):
+        raise CareError("invalid", f"field {field_name!r}: {at.isoformat()} is in the future")
+    return at
+
+
+def do_refer(
+    actor: User, encounter: Encounter, entry: DirectoryEntry, *, at: datetime | None = None
+) -> Referral:
+    """Refer the person met in ``encounter`` to a service; sent at once (status requested),
+    or at ``at`` when the referral is entered after the fact."""
     agency = _require(actor, REFERRER_ROLES, "making a referral")
     if encounter.agency_id != agency.pk:
         raise CareError(
@@ -407,7 +423,7 @@ def do_refer(actor: User, encounter: Encounter, entry: DirectoryEntry) -> Referr
                 {"person_token": encounter.person_token},
             )
         consent_code = decision.consent_id or ""
-    now = timezone.now()
+    now = _when(at, "at")
     with transaction.atomic():
         referral = Referral.objects.create(
             encounter=encounter,
@@ -559,9 +575,15 @@ def record_measures_export(actor: User, period: str, rows: int) -> None:
 
 
 def do_change_status(
-    actor: User, referral: Referral, new: TaskStatus | str, reason: str = ""
+    actor: User,
+    referral: Referral,
+    new: TaskStatus | str,
+    reason: str = "",
+    *,
+    at: datetime | None = None,
 ) -> Referral:
-    """Move a referral along the FHIR Task lifecycle; the referrer is notified of every change."""
+    """Move a referral along the FHIR Task lifecycle; the referrer is notified of every change.
+    ``at``: when the change happened, if it is entered after the fact (not before the last)."""
     try:
         target_status = TaskStatus(new)
     except ValueError:
@@ -591,7 +613,13 @@ def do_change_status(
         if chosen is None:
             first = errors[0]
             raise CareError(first.code, str(first))
-        now = timezone.now()
+        now = _when(at, "at")
+        if now < locked.last_modified:
+            raise CareError(
+                "invalid",
+                f"field 'at': {now.isoformat()} is before the referral's last change "
+                f"({locked.last_modified.isoformat()})",
+            )
         locked.status = target_status.value
         locked.status_reason = reason.strip()
         locked.last_modified = now
@@ -793,9 +821,15 @@ def do_record_call(
 
 
 def do_record_call_response(
-    actor: User, call: TriageCall, actual_response: str, outcome: str
+    actor: User,
+    call: TriageCall,
+    actual_response: str,
+    outcome: str,
+    *,
+    at: datetime | None = None,
 ) -> TriageCall:
-    """Record what was actually sent and how the call ended (for every call)."""
+    """Record what was actually sent and how the call ended (for every call); ``at`` when the
+    outcome was known, if entered after the fact."""
     agency = _require(actor, TRIAGE_ROLES, "recording a call's outcome")
     if call.agency_id != agency.pk:
         raise CareError("not_found", f"no call {call.public_id} of your agency")
@@ -824,7 +858,7 @@ def do_record_call_response(
     with transaction.atomic():
         call.actual_response = response.value
         call.outcome = ended.value
-        call.outcome_recorded_at = timezone.now()
+        call.outcome_recorded_at = _when(at, "at")
         call.save()
         record(
             "care.triage_outcome_recorded",
