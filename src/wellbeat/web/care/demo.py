@@ -95,9 +95,7 @@ def _actual_response(row: dict[str, str], recommended: Response) -> Response:
     return Response.POLICE if recommended is not Response.TRANSFER_988 else recommended
 
 
-def seed_care_activity(
-    agencies_dir: Path, *, seed: int = 42, days: int = REPLAY_DAYS
-) -> CareSeed:
+def seed_care_activity(agencies_dir: Path, *, seed: int = 42, days: int = REPLAY_DAYS) -> CareSeed:
     """Replay the city's last ``days`` days of behavioural-health calls (see the module)."""
     if not settings.WELLBEAT_DEMO:
         raise RuntimeError("demo care activity is for demo mode only (WELLBEAT_DEMO=1)")
