@@ -259,11 +259,13 @@ def _protect(edges: _Edges, n_nodes: int, order: Sequence[int]) -> None:
     """Hide released edges until no hidden edge is a bridge (see the module docstring)."""
     if not order:
         return
-    adjacency = _adjacency(edges, n_nodes, only_hidden=False)
+    adjacency: list[list[int]] | None = None  # every edge; built when a path is first needed
     bridges = _hidden_bridges(edges, n_nodes)
     for e in order:
         if e not in bridges:
             continue
+        if adjacency is None:
+            adjacency = _adjacency(edges, n_nodes, only_hidden=False)
         for f in _cheapest_cycle_path(edges, adjacency, e):
             edges.hidden[f] = True
             edges.protect[f] = True
