@@ -1,5 +1,5 @@
-"""`wellbeat referrals ...`: closed-loop referrals for integrations (FHIR R4 export) and the
-overdue check that raises follow-up tasks."""
+"""`wellbeat referrals ...`: closed-loop referrals for integrations (FHIR R4 export and
+import) and the overdue check that raises follow-up tasks."""
 
 from __future__ import annotations
 
@@ -27,6 +27,51 @@ def _django(data_dir: Path) -> None:
         setup_django(data_dir, create=False)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@referrals.command("import-fhir")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--data-dir",
+    required=True,
+    envvar="WELLBEAT_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=DATA_DIR_HELP,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+def import_fhir_command(file: Path, data_dir: Path, as_json: bool) -> None:
+    """Bring FILE, a FHIR R4 Bundle of referrals (ServiceRequest + Task) and their Part 2
+    consents as export-fhir writes it, into the hub: new referrals are created, known ones take
+    the bundle's state, identical ones are left alone (importing an export changes nothing).
+    All or nothing: an unknown agency or a Part 2 referral without a consent in force refuses
+    the whole file, naming each record. The import is audited."""
+    _django(data_dir)
+    from wellbeat.web.care.actions import CareError, do_import_fhir
+
+    try:
+        result = do_import_fhir(
+            file.read_text(encoding="utf-8"),
+            source=str(file),
+            actor_label="cli:referrals-import-fhir",
+        )
+    except CareError as exc:
+        raise click.ClickException(exc.message) from exc
+    counts = {
+        "referrals_created": result.referrals_created,
+        "referrals_updated": result.referrals_updated,
+        "referrals_unchanged": result.referrals_unchanged,
+        "consents_created": result.consents_created,
+        "consents_revoked": result.consents_revoked,
+        "consents_unchanged": result.consents_unchanged,
+    }
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    click.echo(
+        f"referrals: {result.referrals_created} created, {result.referrals_updated} updated, "
+        f"{result.referrals_unchanged} unchanged; consents: {result.consents_created} created, "
+        f"{result.consents_revoked} revoked, {result.consents_unchanged} unchanged"
+    )
 
 
 @referrals.command("export-fhir")

@@ -42,6 +42,9 @@ def test_import_export_round_trip_and_fhir_export(tmp_path: Path) -> None:
     assert fhir.returncode == 0, fhir.stderr
     assert json.loads(fhir.stdout)["referrals"] == 0
     assert json.loads(bundle.read_text())["resourceType"] == "Bundle"
+    back = _cli("referrals", "import-fhir", str(bundle), "--data-dir", str(data), "--json")
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout)["referrals_created"] == 0
 
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
@@ -53,5 +56,10 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     missing = _cli("referrals", "export-fhir", "--data-dir", str(tmp_path / "none"), "--out", "x")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+    hub = tmp_path / "fhir-hub"
+    assert _cli("directory", "import", str(PACKAGED), "--data-dir", str(hub)).returncode == 0
+    not_fhir = _cli("referrals", "import-fhir", str(bad), "--data-dir", str(hub))
+    assert not_fhir.returncode == 1 and "Traceback" not in not_fhir.stderr
+    assert not_fhir.stderr.startswith(f"Error: {bad}:")
     both = _cli("directory", "import", str(bad), "--synthetic", "--data-dir", str(tmp_path))
     assert both.returncode == 1 and "either FILE or --synthetic" in both.stderr

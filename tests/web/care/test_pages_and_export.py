@@ -82,3 +82,98 @@ def test_fhir_export_of_the_hub_is_lossless_and_respects_revocation(care: Any) -
     assert after.warnings == ["1 Part 2 referral(s) left out: their consent is no longer in force"]
     assert AuditEntry.objects.filter(action="care.referrals_exported").count() == 2
     assert Referral.objects.count() == 2
+
+
+def _clear_referrals_and_consents() -> None:
+    from wellbeat.web.care.models import FollowUp, Notification, ReferralEvent
+    from wellbeat.web.governance.models import Consent
+
+    Notification.objects.all().delete()
+    FollowUp.objects.all().delete()
+    ReferralEvent.objects.all().delete()
+    Referral.objects.all().delete()
+    Consent.objects.all().delete()
+
+
+def test_fhir_import_of_an_export_changes_nothing_and_rebuilds_an_empty_hub(care: Any) -> None:
+    users = care.world.users
+    done = care.refer("counselling")
+    for status in ("accepted", "in-progress", "completed"):
+        actions.do_change_status(users["bhc_clinician"], done, status)
+    declined = care.refer("counselling")
+    actions.do_change_status(users["bhc_clinician"], declined, "rejected", "No capacity")
+    care.part2_consent()
+    care.refer("detox")
+    export = actions.do_export_fhir(actor_label="test")
+    text = export.text()
+    before = sorted((r.to_record() for r in Referral.objects.all()), key=lambda r: r.id)
+
+    same = actions.do_import_fhir(text, actor_label="test")
+    assert (same.referrals_unchanged, same.referrals_created, same.referrals_updated) == (3, 0, 0)
+    assert same.consents_unchanged == 1 and same.consents_created == 0
+
+    _clear_referrals_and_consents()
+    rebuilt = actions.do_import_fhir(text, actor_label="test")
+    assert rebuilt.referrals_created == 3 and rebuilt.consents_created == 1
+    after = sorted((r.to_record() for r in Referral.objects.all()), key=lambda r: r.id)
+    assert after == before
+    again = actions.do_export_fhir(actor_label="test")
+    assert parse_referral_bundle(again.bundle) == parse_referral_bundle(export.bundle)
+    history = Referral.objects.get(public_id=done.public_id).events.get()
+    assert (history.from_status, history.to_status, history.side) == ("", "completed", "performer")
+    assert AuditEntry.objects.filter(action="care.referrals_imported").count() == 2
+
+
+def test_fhir_import_takes_the_bundles_state_and_refuses_whole_bundles(care: Any) -> None:
+    import json
+
+    users = care.world.users
+    referral = care.refer("counselling")
+    actions.do_change_status(users["bhc_clinician"], referral, "accepted")
+    bundle = actions.do_export_fhir(actor_label="test").bundle
+    # The provider's own system moved the referral on: the hub takes that state.
+    task = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task")
+    task["status"] = "in-progress"
+    moved = actions.do_import_fhir(json.dumps(bundle), actor_label="test")
+    assert moved.referrals_updated == 1
+    referral.refresh_from_db()
+    assert referral.status == "in-progress"
+
+    # An agency the hub does not know refuses the whole bundle, naming the record.
+    for entry in bundle["entry"]:
+        text = json.dumps(entry["resource"]).replace('"BHC"', '"ZZZ"')
+        entry["resource"] = json.loads(text)
+    with pytest.raises(actions.CareError, match="agency ZZZ is not on this hub"):
+        actions.do_import_fhir(json.dumps(bundle), source="their.json")
+    with pytest.raises(actions.CareError, match="not JSON"):
+        actions.do_import_fhir("{", source="their.json")
+
+
+def test_fhir_import_of_a_part2_referral_needs_its_consent(care: Any) -> None:
+    care.part2_consent()
+    sud = care.refer("detox")
+    bundle = actions.do_export_fhir(actor_label="test").bundle
+    _clear_referrals_and_consents()
+    # Without its Consent resource the SUD referral cannot come in: nothing is imported.
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Consent"]
+    import json
+
+    with pytest.raises(actions.CareError, match=f"Task {sud.public_id}: Part 2 referral refused"):
+        actions.do_import_fhir(json.dumps(bundle), actor_label="test")
+    assert not Referral.objects.exists()
+
+
+def test_fhir_import_through_the_api_is_for_hub_admins(
+    client: Client, care: Any, login_as: Any
+) -> None:
+    care.refer("counselling")
+    text = actions.do_export_fhir(actor_label="test").text()
+    login_as(client, care.world.users["mpd_officer"])
+    refused = client.post("/api/care/fhir", data=text, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    login_as(client, care.world.users["hub_admin"])
+    ok = client.post("/api/care/fhir", data=text, content_type="application/json")
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["referrals_unchanged"] == 1
+    bad = client.post("/api/care/fhir", data="{", content_type="application/json")
+    assert bad.status_code == 422 and "not JSON" in bad.json()["error"]["message"]

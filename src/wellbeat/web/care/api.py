@@ -496,6 +496,21 @@ def get_measure_series(request: HttpRequest, period: str = "month") -> list[dict
     return [series_record(row) for row in care_measure_series(period)]
 
 
+@router.post("/fhir", response=dict, summary="Import a FHIR R4 Bundle of referrals (hub admins)")
+def import_fhir(request: HttpRequest) -> dict[str, Any]:
+    """The body is a Bundle as ``GET /fhir`` returns it; all or nothing (see docs/care.md)."""
+    user = _user(request)
+    if not user.has_role("hub_admin"):
+        raise ApiError("forbidden", "the FHIR import needs the hub_admin role", status=403)
+    try:
+        result = actions.do_import_fhir(request.body.decode("utf-8"), source="body", actor=user)
+    except UnicodeDecodeError:
+        raise ApiError("invalid", "the body is not UTF-8 text", status=400) from None
+    except CareError as exc:
+        raise _api_error(exc) from exc
+    return dict(result.__dict__)
+
+
 @router.get("/fhir", response=dict, summary="Referrals as a FHIR R4 Bundle (hub admins)")
 def export_fhir(request: HttpRequest) -> dict[str, Any]:
     user = _user(request)
