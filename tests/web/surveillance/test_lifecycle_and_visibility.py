@@ -133,3 +133,47 @@ def test_overview_says_when_the_latest_period_is_suppressed(
     html = page.content.decode()
     assert "Latest day: <strong>suppressed</strong>" in html
     assert "cell(s) suppressed" in html  # the release's notes are shown with the card
+
+
+def test_explorer_tables_have_rates_and_download_as_csv_and_parquet(
+    client: Any, detected: Any, world: Any, login_as: Any
+) -> None:
+    import csv
+    import io
+
+    import pyarrow.parquet as pq
+
+    login_as(client, world.users["phd_analyst"])
+    page = client.get("/surveillance/explorer/?indicator=suspected_overdose&layer=neighbourhood")
+    rows = {r["area"]: r for r in page.context["area_rows"]}
+    n1 = rows[SPIKE_AREA]
+    # Every test area has 1,000 residents: the rate per 100,000 is the count x 100.
+    assert n1["population"] == 1000 and n1["rate_per_100000"] == n1["count"] * 100
+    assert n1["unreliable"]  # fewer than 20 events
+    assert "Rate per 100,000" in page.content.decode()
+
+    areas = client.get(
+        "/surveillance/explorer/?indicator=suspected_overdose&layer=neighbourhood"
+        "&table=areas&format=csv"
+    )
+    assert areas["Content-Type"].startswith("text/csv")
+    table = {r["area"]: r for r in csv.DictReader(io.StringIO(areas.content.decode()))}
+    assert float(table[SPIKE_AREA]["rate_per_100000"]) == n1["rate_per_100000"]
+
+    series = client.get(
+        f"/surveillance/explorer/?indicator=suspected_overdose&area={SPIKE_AREA}"
+        "&layer=neighbourhood&table=series&format=parquet"
+    )
+    frame = pq.read_table(io.BytesIO(series.content)).to_pylist()
+    assert {"period", "observed", "expected", "upperbound", "suppressed"} <= set(frame[0])
+    assert frame[-1]["observed"] >= 6  # the planted spike on the last day
+    # Downloads are governed reads, audited as exports with their format.
+    exports = AuditEntry.objects.filter(action="export", actor_username="phd_analyst")
+    assert sorted(e.details["format"] for e in exports) == ["csv", "parquet"]
+    assert client.get("/surveillance/explorer/?format=xlsx").status_code == 404
+
+    # An outsider's download holds only its own (empty) data: none of MFD's events.
+    login_as(client, world.users["xpd_analyst"])
+    outsider = client.get("/surveillance/explorer/?indicator=suspected_overdose&format=csv")
+    observed = [r["observed"] for r in csv.DictReader(io.StringIO(outsider.content.decode()))]
+    assert observed and set(observed) == {"0.0"}

@@ -205,9 +205,10 @@ def _audit(requester: Requester, action: str, target: str, details: dict) -> Non
 
 
 def governed_read(
-    requester: Requester, purpose: str, request: DataRequest, *, export: bool = False
+    requester: Requester, purpose: str, request: DataRequest, *, export: bool | str = False
 ) -> Release | Refusal:
-    """Decide, read, release and audit one request (``export`` marks a file download)."""
+    """Decide, read, release and audit one request (``export`` marks a file download: True
+    for CSV, or the file format's name)."""
     decision = decide(requester, purpose, request)
     target = f"{request.kind}:{purpose}"
     if isinstance(decision, Refusal):
@@ -230,13 +231,16 @@ def governed_read(
             requester,
             GOVERNED_EXPORT if export else GOVERNED_READ,
             target,
-            {**released.audit_details(), "format": "csv" if export else "table"},
+            {
+                **released.audit_details(),
+                "format": (export if isinstance(export, str) else "csv") if export else "table",
+            },
         )
     return released
 
 
 def governed_aggregate(
-    user: User, purpose: str, request: DataRequest, *, export: bool = False
+    user: User, purpose: str, request: DataRequest, *, export: bool | str = False
 ) -> Release | Refusal:
     """Counts for a signed-in user (see ``governed_read``)."""
     if request.kind != "aggregate":

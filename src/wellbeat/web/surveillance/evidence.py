@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 
 from wellbeat.analytics.alerts import count_matrix, default_method, run_detector
+from wellbeat.analytics.indicators.catalogue import UNRELIABLE_BELOW
 from wellbeat.geo import AreaLayer, load_layers
 from wellbeat.governance import DataRequest, Refusal
 from wellbeat.web.accounts.models import User
@@ -46,7 +47,7 @@ class GovernedSeries:
 
     def table(self) -> list[dict[str, Any]]:
         return [
-            {"period": p, "observed": o, "expected": e, "upperbound": u}
+            {"period": p, "observed": o, "expected": e, "upperbound": u, "suppressed": o is None}
             for p, o, e, u in zip(
                 self.periods, self.observed, self.expected, self.upperbound, strict=True
             )
@@ -67,6 +68,7 @@ def governed_series(
     area: str | None = None,
     agencies: tuple[str, ...] | None = None,
     method: str | None = None,
+    export: bool | str = False,
 ) -> GovernedSeries:
     """One area's (or the whole city's) series for ``user`` with the detector's expected value
     and upper bound recomputed on what the user may see."""
@@ -77,7 +79,7 @@ def governed_series(
         start=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
         end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
     )
-    released = governed_aggregate(user, spec.purpose, request)
+    released = governed_aggregate(user, spec.purpose, request, export=export)
     out = GovernedSeries(method=method or default_method(spec.period))
     if isinstance(released, Refusal):
         out.refusal = released.message
@@ -162,7 +164,13 @@ def area_map(
 
 
 def governed_area_totals(
-    user: User, spec: WatchedIndicator, layer: str, start: dt.date, end: dt.date
+    user: User,
+    spec: WatchedIndicator,
+    layer: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    export: bool | str = False,
 ) -> tuple[dict[str, float | None], str, list[str]]:
     """Counts per area over a window as the user may see them (None: suppressed)."""
     request = DataRequest(
@@ -174,7 +182,7 @@ def governed_area_totals(
         start=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
         end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
     )
-    released = governed_aggregate(user, spec.purpose, request)
+    released = governed_aggregate(user, spec.purpose, request, export=export)
     if isinstance(released, Refusal):
         return {}, released.message, []
     table = released.table
@@ -190,3 +198,36 @@ def governed_area_totals(
         if area is not None:
             values[area] = None if sup or count is None else float(count)
     return values, "", list(released.notes)
+
+
+RATE_PER = 100_000
+"""Area rates are per 100,000 residents over the window shown."""
+
+
+def area_rate_rows(
+    layer: AreaLayer | None, totals: dict[str, float | None]
+) -> list[dict[str, Any]]:
+    """The area table: count, population, rate per 100,000 over the window, and whether the
+    rate is unreliable (fewer than 20 events, NCHS) or the count suppressed."""
+    positions = {a: i for i, a in enumerate(layer.ids)} if layer is not None else {}
+    rows = []
+    for area_id in sorted(totals):
+        position = positions.get(area_id)
+        population: int | None = None
+        name = area_id
+        if layer is not None and position is not None:
+            population, name = int(layer.population[position]), layer.names[position]
+        count = totals[area_id]
+        rate = round(count / population * RATE_PER, 1) if count is not None and population else None
+        rows.append(
+            {
+                "area": area_id,
+                "name": name,
+                "population": population,
+                "count": count,
+                "rate_per_100000": rate,
+                "unreliable": count is not None and count < UNRELIABLE_BELOW,
+                "suppressed": count is None,
+            }
+        )
+    return rows

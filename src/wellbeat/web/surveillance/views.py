@@ -4,11 +4,15 @@ subscriptions with delivery state, spike thresholds. Views parse and render; rea
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
 import plotly
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -19,10 +23,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from wellbeat.analytics.alerts import DEFAULT_SPIKE_THRESHOLD, METHODS
+from wellbeat.analytics.indicators.catalogue import UNRELIABLE_BELOW
 from wellbeat.web.accounts.models import Role, User
 from wellbeat.web.surveillance import actions
 from wellbeat.web.surveillance.evidence import (
     area_map,
+    area_rate_rows,
     governed_area_totals,
     governed_series,
     layer_named,
@@ -90,6 +96,26 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
+EXPORT_FORMATS = ("csv", "parquet")
+
+
+def _table_download(rows: list[dict[str, Any]], fmt: str, name: str) -> HttpResponse:
+    """The explorer's series or area table as a CSV or Parquet file (suppressed counts empty)."""
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows), buffer)
+        response = HttpResponse(buffer.getvalue(), content_type="application/vnd.apache.parquet")
+    else:
+        text = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
 @login_required
 def explorer(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -102,10 +128,36 @@ def explorer(request: HttpRequest) -> HttpResponse:
     start = end - dt.timedelta(days=days - 1)
     if layer is not None and area is not None and area not in layer.ids:
         area = None
+    download = request.GET.get("format", "")
+    if download and download not in EXPORT_FORMATS:
+        raise Http404(f"no download format {download!r}: expected csv or parquet")
+    wanted = request.GET.get("table", "series")
+    if download and wanted == "areas":
+        if layer is None:
+            raise Http404(f"no area layer {layer_name!r}")
+        totals, map_refusal, _ = governed_area_totals(
+            user, spec, layer_name, start, end, export=download
+        )
+        if map_refusal:
+            raise PermissionDenied(map_refusal)
+        return _table_download(
+            area_rate_rows(layer, totals), download, f"{spec.id}-by-{layer_name}-{start}-{end}"
+        )
     series = governed_series(
-        user, spec, start=start, end=end, layer=layer_name if area else None, area=area
+        user,
+        spec,
+        start=start,
+        end=end,
+        layer=layer_name if area else None,
+        area=area,
+        export=download or False,
     )
-    totals: dict[str, float | None] = {}
+    if download:
+        if series.refusal:
+            raise PermissionDenied(series.refusal)
+        name = f"{spec.id}-{area or 'city'}-{start}-{end}"
+        return _table_download(series.table(), download, name)
+    totals = {}
     map_refusal = ""
     chart_map = None
     if layer is not None:
@@ -132,10 +184,8 @@ def explorer(request: HttpRequest) -> HttpResponse:
             "chart_series": series.chart(f"{spec.label}: {where}"),
             "chart_map": chart_map,
             "map_refusal": map_refusal,
-            "area_rows": sorted(
-                ((a, layer.names[layer.index_of(a)] if layer else a, v) for a, v in totals.items()),
-                key=lambda row: row[0],
-            ),
+            "area_rows": area_rate_rows(layer, totals),
+            "unreliable_below": UNRELIABLE_BELOW,
             "start": start,
             "end": end,
         },
