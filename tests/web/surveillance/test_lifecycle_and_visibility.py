@@ -176,4 +176,4 @@ def test_explorer_tables_have_rates_and_download_as_csv_and_parquet(
     login_as(client, world.users["xpd_analyst"])
     outsider = client.get("/surveillance/explorer/?indicator=suspected_overdose&format=csv")
     observed = [r["observed"] for r in csv.DictReader(io.StringIO(outsider.content.decode()))]
-    assert observed and set(observed) == {"0.0"}
+    assert observed and {float(v) for v in observed} == {0.0}

@@ -8,6 +8,7 @@ shaped the same way as counts the hub reads itself.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -349,8 +350,23 @@ def write_table(table: pa.Table, path: Path) -> Path:
             f"{path}: cannot tell the format from suffix {path.suffix!r}; expected .csv or .parquet"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        pacsv.write_csv(table, path)
-    else:
-        pq.write_table(table, path)
+    _write(table, path, suffix)
     return path
+
+
+def table_bytes(table: pa.Table, fmt: str) -> bytes:
+    """A result table as the bytes of a CSV or Parquet file (``fmt``: csv or parquet), for a
+    download."""
+    suffix = f".{fmt.lower()}"
+    if suffix not in EXPORT_FORMATS:
+        raise ValueError(f"format {fmt!r}: expected csv or parquet")
+    buffer = io.BytesIO()
+    _write(table, buffer, suffix)
+    return buffer.getvalue()
+
+
+def _write(table: pa.Table, where: Path | io.BytesIO, suffix: str) -> None:
+    if suffix == ".csv":
+        pacsv.write_csv(table, where)
+    else:
+        pq.write_table(table, where)

@@ -4,15 +4,12 @@ subscriptions with delivery state, spike thresholds. Views parse and render; rea
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 from typing import Any
 
 import plotly
 import pyarrow as pa
-import pyarrow.parquet as pq
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from wellbeat.analytics.alerts import DEFAULT_SPIKE_THRESHOLD, METHODS
 from wellbeat.analytics.indicators.catalogue import UNRELIABLE_BELOW
+from wellbeat.analytics.indicators.compute import table_bytes
 from wellbeat.web.accounts.models import Role, User
 from wellbeat.web.surveillance import actions
 from wellbeat.web.surveillance.evidence import (
@@ -101,17 +99,9 @@ EXPORT_FORMATS = ("csv", "parquet")
 
 def _table_download(rows: list[dict[str, Any]], fmt: str, name: str) -> HttpResponse:
     """The explorer's series or area table as a CSV or Parquet file (suppressed counts empty)."""
-    if fmt == "parquet":
-        buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pylist(rows), buffer)
-        response = HttpResponse(buffer.getvalue(), content_type="application/vnd.apache.parquet")
-    else:
-        text = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
+    content = table_bytes(pa.Table.from_pylist(rows), fmt)
+    kind = "application/vnd.apache.parquet" if fmt == "parquet" else "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
