@@ -11,6 +11,7 @@ import pytest
 from wellbeat.web.audit.models import AuditEntry
 from wellbeat.web.surveillance.detection import run_detection
 from wellbeat.web.surveillance.models import Alert, AlertSignal, SpikeThreshold
+from wellbeat.web.surveillance.watchlist import WATCHLIST
 
 from .conftest import FIRST_DAY, LAST_DAY, SPIKE_AREA, SPIKE_COUNT
 
@@ -69,7 +70,8 @@ def test_an_admin_threshold_overrides_the_default(watched_city: Any, world: Any)
 
 def test_every_job_read_is_audited_as_a_system_read(detected: Any) -> None:
     reads = AuditEntry.objects.filter(action="system.read")
-    assert reads.count() == 4  # one per watched indicator, one for the quality monitors
+    # One per watched indicator, one for the quality monitors.
+    assert reads.count() == len(WATCHLIST) + 1
     assert {e.actor_username for e in reads} == {"job:alerts"}
     raised = AuditEntry.objects.filter(action="alert.raised")
     assert raised.count() == Alert.objects.count()  # data-quality alerts included

@@ -72,7 +72,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     end = data_end()
     start = end - dt.timedelta(days=OVERVIEW_DAYS - 1)
     cards = []
-    for spec in WATCHLIST:
+    for spec in (w for w in WATCHLIST if w.overview):
         series = governed_series(user, spec, start=start, end=end)
         cards.append(
             {

@@ -29,6 +29,8 @@ class WatchedIndicator:
     kinds: tuple[str, ...] | None = None
     spikes: bool = False
     """Whether ODMAP-style threshold spikes are raised too (daily indicators only)."""
+    overview: bool = False
+    """Whether the situational overview shows a card for it (the key indicators)."""
 
     def request(self, layer: str, agencies: tuple[str, ...] | None = None) -> DataRequest:
         """The aggregate request for this indicator's counts by area and period."""
@@ -52,6 +54,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         syndromes=("overdose",),
         sectors=("fire_ems", "emergency_dept"),
         spikes=True,
+        overview=True,
     ),
     WatchedIndicator(
         "ed_assault_injury",
@@ -60,6 +63,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         period="week",
         syndromes=("assault_injury",),
         sectors=("emergency_dept",),
+        overview=True,
     ),
     WatchedIndicator(
         "mental_health_crisis",
@@ -68,6 +72,58 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         period="week",
         syndromes=("mental_health_crisis",),
         kinds=("call_for_service",),
+        overview=True,
+    ),
+    # The rest of the indicator catalogue that one governed request can express (the
+    # catalogue's numerator terms; docs/indicators.md). EMS naloxone needs the attributes map
+    # and repeat crisis calls a per-person window: neither is a governed aggregate.
+    WatchedIndicator(
+        "opioid_overdose",
+        "Opioid overdoses (EMS and ED)",
+        "overdose_response",
+        syndromes=("opioid_overdose",),
+        kinds=("ems_response", "ed_visit"),
+    ),
+    WatchedIndicator(
+        "stimulant_overdose",
+        "Stimulant overdoses (EMS and ED)",
+        "overdose_response",
+        syndromes=("stimulant_overdose",),
+        kinds=("ems_response", "ed_visit"),
+    ),
+    WatchedIndicator(
+        "fatal_overdose",
+        "Fatal overdoses (medical examiner)",
+        "overdose_response",
+        period="week",
+        syndromes=("overdose",),
+        sectors=("medical_examiner",),
+        kinds=("death",),
+    ),
+    WatchedIndicator(
+        "violent_crime",
+        "Violent crime (NIBRS crimes against persons)",
+        "violence_prevention",
+        period="week",
+        syndromes=("violent_crime",),
+        sectors=("police",),
+        kinds=("incident",),
+    ),
+    WatchedIndicator(
+        "firearm_injury",
+        "Firearm injuries (ED)",
+        "violence_prevention",
+        period="week",
+        syndromes=("firearm_injury",),
+        kinds=("ed_visit", "assault_attendance"),
+    ),
+    WatchedIndicator(
+        "self_harm",
+        "Self-harm (ED)",
+        "public_health_surveillance",
+        period="week",
+        syndromes=("self_harm",),
+        kinds=("ed_visit",),
     ),
 )
 """What the job watches by default (docs/alerts.md)."""
