@@ -9,6 +9,13 @@ from pathlib import Path
 import click
 
 DATA_DIR_HELP = "The hub's data directory (default: $WELLBEAT_DATA_DIR)."
+data_dir_option = click.option(
+    "--data-dir",
+    required=True,
+    envvar="WELLBEAT_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=DATA_DIR_HELP,
+)
 
 
 def register(cli: click.Group) -> None:
@@ -31,13 +38,7 @@ def _django(data_dir: Path) -> None:
 
 @referrals.command("import-fhir")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--data-dir",
-    required=True,
-    envvar="WELLBEAT_DATA_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=DATA_DIR_HELP,
-)
+@data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
 def import_fhir_command(file: Path, data_dir: Path, as_json: bool) -> None:
     """Bring FILE, a FHIR R4 Bundle of referrals (ServiceRequest + Task) and their Part 2
@@ -75,13 +76,7 @@ def import_fhir_command(file: Path, data_dir: Path, as_json: bool) -> None:
 
 
 @referrals.command("export-fhir")
-@click.option(
-    "--data-dir",
-    required=True,
-    envvar="WELLBEAT_DATA_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=DATA_DIR_HELP,
-)
+@data_dir_option
 @click.option(
     "--out",
     required=True,
@@ -124,13 +119,7 @@ def export_fhir_command(data_dir: Path, out: Path, as_json: bool) -> None:
 
 
 @referrals.command("check-overdue")
-@click.option(
-    "--data-dir",
-    required=True,
-    envvar="WELLBEAT_DATA_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=DATA_DIR_HELP,
-)
+@data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {raised}.")
 def check_overdue_command(data_dir: Path, as_json: bool) -> None:
     """Raise a follow-up task for every referral with no first contact within the service's
