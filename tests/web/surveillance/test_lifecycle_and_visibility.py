@@ -151,6 +151,14 @@ def test_explorer_tables_have_rates_and_download_as_csv_and_parquet(
     assert n1["population"] == 1000 and n1["rate_per_100000"] == n1["count"] * 100
     assert n1["unreliable"]  # fewer than 20 events
     assert "Rate per 100,000" in page.content.decode()
+    # The map and area table can be drawn at any installed layer (an agreement may allow only
+    # a coarser one).
+    assert page.context["layers"] == ["beat", "district", "neighbourhood"]
+    beats = client.get("/surveillance/explorer/?indicator=suspected_overdose&layer=beat")
+    assert [r["area"] for r in beats.context["area_rows"]] == ["b0", "b1"]
+    assert sum(r["count"] for r in beats.context["area_rows"]) == sum(
+        r["count"] for r in rows.values()
+    )
 
     areas = client.get(
         "/surveillance/explorer/?indicator=suspected_overdose&layer=neighbourhood"

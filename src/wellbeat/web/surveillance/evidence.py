@@ -127,6 +127,11 @@ def layer_named(name: str) -> AreaLayer | None:
     return None
 
 
+def layer_names() -> list[str]:
+    """The hub's installed area layers (the explorer's choice of map)."""
+    return sorted(layer.name for layer in load_layers(data_dir() / "areas"))
+
+
 def area_shapes(layer: AreaLayer) -> list[dict[str, Any]]:
     """Every area's outline as x/y lists (None between rings), for drawing without tiles."""
     shapes = []

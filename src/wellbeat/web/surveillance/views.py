@@ -30,6 +30,7 @@ from wellbeat.web.surveillance.evidence import (
     governed_area_totals,
     governed_series,
     layer_named,
+    layer_names,
 )
 from wellbeat.web.surveillance.models import Alert, AlertStatus, Channel, SpikeThreshold
 from wellbeat.web.surveillance.watchlist import DEFAULT_LAYER, WATCHED, WATCHLIST
@@ -168,6 +169,8 @@ def explorer(request: HttpRequest) -> HttpResponse:
             "watchlist": WATCHLIST,
             "layer": layer,
             "layer_name": layer_name,
+            "layers": layer_names(),
+            "area_choices": list(zip(layer.ids, layer.names, strict=True)) if layer else [],
             "area": area,
             "where": where,
             "series": series,
