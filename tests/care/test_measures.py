@@ -171,6 +171,21 @@ def test_measures_by_period_sum_to_the_overall_measure() -> None:
     assert sum(r.numerator or 0 for r in parts) == overall.numerator
     assert sum(r.denominator for r in parts) == overall.denominator
     assert [r.label for r in parts] == ["2025-Q1", "2025-Q2"]
+    # Repeat crisis contacts split by the period of the first contact add up to the overall rate.
+    contacts = [
+        CrisisContact(f"p{i % 7}", datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=5 * i))
+        for i in range(40)
+    ]
+    as_of = datetime(2025, 9, 1, tzinfo=UTC)
+    for days in (30, 90):
+        whole = repeat_crisis_rate(contacts, days, as_of)
+        split = [
+            r
+            for r in measures_by_period([], [], contacts, "month", as_of)
+            if r.key == f"repeat_crisis_{days}d"
+        ]
+        assert sum(r.numerator or 0 for r in split) == whole.numerator
+        assert sum(r.denominator for r in split) == whole.denominator > 0
 
 
 def test_measures_need_aware_times() -> None:

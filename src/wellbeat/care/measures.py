@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -153,33 +153,32 @@ def diversion_rate(calls: Iterable[CallFacts]) -> Rate:
     return Rate(diverted, len(recorded))
 
 
-def repeat_crisis_rate(
-    contacts: Iterable[CrisisContact],
-    days: int,
-    as_of: datetime,
-    counted: Callable[[datetime], bool] | None = None,
-) -> Rate:
-    """Of crisis contacts whose ``days``-day follow-up window has ended by ``as_of``, the share
-    followed by another crisis contact of the same person within ``days`` days (contacts too
-    recent to have a full window are left out, so the rate is not biased low).
-
-    ``counted`` limits the contacts counted (the denominator) to those whose time it accepts, for
-    example one reporting period; the contact that follows may fall outside it."""
+def repeat_crisis_flags(
+    contacts: Iterable[CrisisContact], days: int, as_of: datetime
+) -> list[tuple[datetime, bool]]:
+    """Each crisis contact whose ``days``-day follow-up window has ended by ``as_of``, with
+    whether the same person had another crisis contact within ``days`` days."""
     by_person: dict[str, list[datetime]] = defaultdict(list)
     for contact in contacts:
         by_person[contact.person_token].append(contact.at)
     window = timedelta(days=days)
-    followed = total = 0
+    flags = []
     for times in by_person.values():
         times.sort()
         for index, at in enumerate(times):
-            if at + window > as_of or (counted is not None and not counted(at)):
+            if at + window > as_of:
                 continue
-            total += 1
             following = times[index + 1] if index + 1 < len(times) else None
-            if following is not None and following - at <= window:
-                followed += 1
-    return Rate(followed, total)
+            flags.append((at, following is not None and following - at <= window))
+    return flags
+
+
+def repeat_crisis_rate(contacts: Iterable[CrisisContact], days: int, as_of: datetime) -> Rate:
+    """Of crisis contacts whose ``days``-day follow-up window has ended by ``as_of``, the share
+    followed by another crisis contact of the same person within ``days`` days (contacts too
+    recent to have a full window are left out, so the rate is not biased low)."""
+    flags = repeat_crisis_flags(contacts, days, as_of)
+    return Rate(sum(1 for _, followed in flags if followed), len(flags))
 
 
 MeasureUnit = Literal["share", "hours"]
@@ -299,22 +298,33 @@ def measures_by_period(
         return []
     last_day = _local_day(as_of, zone)
     starts = period_starts(min(firsts), max(last_day, max(firsts)) + timedelta(days=1), period)
+    referrals_in: dict[date, list[ReferralFacts]] = defaultdict(list)
+    for start, referral in sent:
+        referrals_in[start].append(referral)
+    calls_in: dict[date, list[CallFacts]] = defaultdict(list)
+    for start, call in timed:
+        calls_in[start].append(call)
+    # Each counted contact sits in its own period; the repeat may come in a later one.
+    repeats: dict[int, dict[date, list[int]]] = {}
+    for days in (30, 90):
+        tally: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for at, followed in repeat_crisis_flags(contacts, days, as_of):
+            cell = tally[period_start(_local_day(at, zone), period)]
+            cell[0] += int(followed)
+            cell[1] += 1
+        repeats[days] = tally
     rows: list[PeriodMeasure] = []
     for start in starts:
         label = period_label(start, period)
-        these_referrals = [r for p, r in sent if p == start]
-        these_calls = [c for p, c in timed if p == start]
-
-        def in_period(at: datetime, start: date = start) -> bool:
-            return period_start(_local_day(at, zone), period) == start
-
+        these_referrals = referrals_in.get(start, [])
+        these_calls = calls_in.get(start, [])
         first_contact = time_to_first_contact(these_referrals)
         rates = {
             "referral_completion_rate": referral_completion_rate(these_referrals),
             "alternative_response_share": alternative_response_share(these_calls),
             "diversion_rate": diversion_rate(these_calls),
-            "repeat_crisis_30d": repeat_crisis_rate(contacts, 30, as_of, in_period),
-            "repeat_crisis_90d": repeat_crisis_rate(contacts, 90, as_of, in_period),
+            "repeat_crisis_30d": Rate(*repeats[30].get(start, [0, 0])),
+            "repeat_crisis_90d": Rate(*repeats[90].get(start, [0, 0])),
         }
         for measure in MEASURES:
             if measure.key == "time_to_first_contact_hours":
