@@ -3,6 +3,7 @@ referrals (validated, lossless, Part 2 referrals without a consent in force left
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -119,6 +120,10 @@ def test_fhir_import_of_an_export_changes_nothing_and_rebuilds_an_empty_hub(care
     assert after == before
     again = actions.do_export_fhir(actor_label="test")
     assert parse_referral_bundle(again.bundle) == parse_referral_bundle(export.bundle)
+    # An imported referral still awaiting the provider is watched for overdue first contact.
+    awaiting = Referral.objects.get(status="requested")
+    promised = timedelta(hours=awaiting.entry.first_contact_hours)
+    assert awaiting.first_contact_due == awaiting.requested_at + promised
     history = Referral.objects.get(public_id=done.public_id).events.get()
     assert (history.from_status, history.to_status, history.side) == ("", "completed", "performer")
     assert AuditEntry.objects.filter(action="care.referrals_imported").count() == 2

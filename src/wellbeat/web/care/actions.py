@@ -1012,6 +1012,8 @@ def _import_consent(rec: ConsentRecord, agencies: dict[str, Agency], result: Fhi
 
 def _referral_fields(rec: ReferralRecord, agencies: dict[str, Agency]) -> dict[str, Any]:
     entry = DirectoryEntry.objects.filter(service_id=rec.service_id).first()
+    requested = None if rec.status is TaskStatus.DRAFT else rec.authored_on
+    promised = entry.first_contact_hours if entry is not None else None
     return {
         "person_token": rec.person_token,
         "entry": entry,
@@ -1026,7 +1028,8 @@ def _referral_fields(rec: ReferralRecord, agencies: dict[str, Agency]) -> dict[s
         "status_reason": rec.status_reason,
         "authored_on": rec.authored_on,
         "last_modified": rec.last_modified,
-        "requested_at": None if rec.status is TaskStatus.DRAFT else rec.authored_on,
+        "requested_at": requested,
+        "first_contact_due": first_contact_due(requested, promised) if requested else None,
         "first_contact_at": rec.first_contact_at,
         "closed_at": rec.closed_at,
     }
