@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wellbeat.care.lifecycle import TaskStatus
 from wellbeat.care.measures import (
@@ -194,3 +196,56 @@ def test_measures_need_aware_times() -> None:
     naive = [ReferralFacts(TaskStatus.COMPLETED, datetime(2025, 1, 1), None)]
     with pytest.raises(ValueError, match="timezone-aware"):
         measures_by_period(naive, [], [], "month", T0)
+
+
+_MOMENTS = st.datetimes(
+    min_value=datetime(2024, 1, 1), max_value=datetime(2025, 12, 31), timezones=st.just(UTC)
+)
+
+
+@given(
+    sent=st.lists(st.tuples(_MOMENTS, st.sampled_from(list(TaskStatus))), max_size=30),
+    calls=st.lists(
+        st.tuples(_MOMENTS, st.booleans(), st.sampled_from([None, *Response]), st.booleans()),
+        max_size=30,
+    ),
+    contacts=st.lists(st.tuples(st.sampled_from("abcde"), _MOMENTS), max_size=30),
+    period=st.sampled_from(["day", "week", "mmwr_week", "month", "quarter", "year"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_periods_partition_every_measure(
+    sent: list[tuple[datetime, TaskStatus]],
+    calls: list[tuple[datetime, bool, Response | None, bool]],
+    contacts: list[tuple[str, datetime]],
+    period: str,
+) -> None:
+    """Per-period numerators and denominators add up to the overall measure, for any records
+    and any period type: nothing is counted twice or lost between periods."""
+    from wellbeat.care.measures import measures_by_period
+
+    touched = {TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED, TaskStatus.FAILED}
+    referrals = [
+        ReferralFacts(status, at, at + timedelta(hours=5) if status in touched else None)
+        for at, status in sent
+    ]
+    call_facts = [
+        CallFacts(eligible, True, response, CallOutcome.DIVERTED_FROM_ED if diverted else None, at)
+        for at, eligible, response, diverted in calls
+    ]
+    crisis = [CrisisContact(person, at) for person, at in contacts]
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = measures_by_period(referrals, call_facts, crisis, period, as_of)
+    overall = {
+        "referral_completion_rate": referral_completion_rate(referrals),
+        "alternative_response_share": alternative_response_share(call_facts),
+        "diversion_rate": diversion_rate(call_facts),
+        "repeat_crisis_30d": repeat_crisis_rate(crisis, 30, as_of),
+        "repeat_crisis_90d": repeat_crisis_rate(crisis, 90, as_of),
+    }
+    for key, whole in overall.items():
+        parts = [r for r in rows if r.key == key]
+        assert sum(r.numerator or 0 for r in parts) == whole.numerator, key
+        assert sum(r.denominator for r in parts) == whole.denominator, key
+    contacted = time_to_first_contact(referrals).contacted
+    assert sum(r.denominator for r in rows if r.key == "time_to_first_contact_hours") == contacted
+    assert len({r.period for r in rows}) * 6 == len(rows)  # every period carries all six
