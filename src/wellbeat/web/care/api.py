@@ -459,15 +459,18 @@ def triage_outcome(request: HttpRequest, call_id: str, body: OutcomeIn) -> dict[
     }
 
 
-@router.get("/measures", response=list[dict], summary="Care measures (counts only)")
-def get_measures(request: HttpRequest) -> list[dict[str, Any]]:
-    user = _user(request)
+def _need_measure_role(user: User) -> None:
     if not any(user.has_role(r) for r in actions.MEASURE_ROLES):
         raise ApiError(
             "forbidden",
             f"care measures need one of the roles: {', '.join(sorted(actions.MEASURE_ROLES))}",
             status=403,
         )
+
+
+@router.get("/measures", response=list[dict], summary="Care measures (counts only)")
+def get_measures(request: HttpRequest) -> list[dict[str, Any]]:
+    _need_measure_role(_user(request))
     return [m.as_dict() for m in care_measures()]
 
 
@@ -479,13 +482,7 @@ def get_measures(request: HttpRequest) -> list[dict[str, Any]]:
 def get_measure_series(request: HttpRequest, period: str = "month") -> list[dict[str, Any]]:
     """One row per period and measure (columns as the page's CSV download), zero-filled from
     the first period with a record to the current one."""
-    user = _user(request)
-    if not any(user.has_role(r) for r in actions.MEASURE_ROLES):
-        raise ApiError(
-            "forbidden",
-            f"care measures need one of the roles: {', '.join(sorted(actions.MEASURE_ROLES))}",
-            status=403,
-        )
+    _need_measure_role(_user(request))
     if period not in PERIODS:
         raise ApiError(
             "invalid_period",
