@@ -51,6 +51,22 @@ class CareWorld:
             self.services[service],
         )
 
+    def completed(self, service: str, provider: str = "bhc_clinician") -> Any:
+        """A referral the provider accepted, contacted and completed."""
+        from wellbeat.web.care import actions
+
+        referral = self.refer(service)
+        for status in ("accepted", "in-progress", "completed"):
+            referral = actions.do_change_status(self.world.users[provider], referral, status)
+        return referral
+
+    def declined(self, service: str, provider: str, reason: str) -> Any:
+        """A referral the provider declined, with its reason."""
+        from wellbeat.web.care import actions
+
+        referral = self.refer(service)
+        return actions.do_change_status(self.world.users[provider], referral, "rejected", reason)
+
     def part2_consent(self, **changes: Any) -> Any:
         """BHC records the person's Part 2 consent naming MPD, for care coordination."""
         from wellbeat.privacy.pseudonym import Identity

@@ -166,14 +166,10 @@ def test_triage_pages(client: Client, care: Any, login_as: Any) -> None:
 
 
 def test_measures_from_recorded_work(client: Client, care: Any, login_as: Any) -> None:
-    from wellbeat.web.care import actions
 
     users = care.world.users
-    done = care.refer("counselling")
-    for status in ("accepted", "in-progress", "completed"):
-        actions.do_change_status(users["bhc_clinician"], done, status)
-    declined = care.refer("housing")
-    actions.do_change_status(users["crn_coordinator"], declined, "rejected", "Out of area")
+    care.completed("counselling")
+    care.declined("housing", "crn_coordinator", "Out of area")
     care.refer("housing")  # still open
     login_as(client, users["phd_manager"])
     rows = {m["key"]: m for m in client.get("/api/care/measures").json()}
@@ -196,14 +192,10 @@ def test_measures_per_period_on_the_page_in_csv_and_through_the_api(
 
     from wellbeat.care.measures import MEASURES
     from wellbeat.web.audit.models import AuditEntry
-    from wellbeat.web.care import actions
 
     users = care.world.users
-    done = care.refer("counselling")
-    for status in ("accepted", "in-progress", "completed"):
-        actions.do_change_status(users["bhc_clinician"], done, status)
-    declined = care.refer("housing")
-    actions.do_change_status(users["crn_coordinator"], declined, "rejected", "Out of area")
+    care.completed("counselling")
+    care.declined("housing", "crn_coordinator", "Out of area")
     this_month = timezone.localdate().strftime("%Y-%m")
 
     login_as(client, users["phd_manager"])

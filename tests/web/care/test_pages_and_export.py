@@ -97,12 +97,8 @@ def _clear_referrals_and_consents() -> None:
 
 
 def test_fhir_import_of_an_export_changes_nothing_and_rebuilds_an_empty_hub(care: Any) -> None:
-    users = care.world.users
-    done = care.refer("counselling")
-    for status in ("accepted", "in-progress", "completed"):
-        actions.do_change_status(users["bhc_clinician"], done, status)
-    declined = care.refer("counselling")
-    actions.do_change_status(users["bhc_clinician"], declined, "rejected", "No capacity")
+    done = care.completed("counselling")
+    care.declined("counselling", "bhc_clinician", "No capacity")
     care.part2_consent()
     care.refer("detox")
     export = actions.do_export_fhir(actor_label="test")
