@@ -131,7 +131,7 @@ def test_icd_rules_name_known_syndromes_and_the_fifth_character_list() -> None:
 
 def test_every_code_set_names_its_source_and_version() -> None:
     sources = code_set_sources()
-    assert len(sources) == 6
+    assert len(sources) == 7
     for entry in sources:
         assert entry.source, entry.file
         assert entry.version, entry.file

@@ -46,6 +46,11 @@ class Kind(StrEnum):
     DEATH = "death"
     CRISIS_CONTACT = "crisis_contact"
     OUTREACH_CONTACT = "outreach_contact"
+    STOP = "stop"
+    """An officer-initiated stop: traffic, pedestrian, bicycle or field interview (``stop_type``),
+    with its reason, outcome, searches, contraband and citation as attributes."""
+    USE_OF_FORCE = "use_of_force"
+    """One use of force on one subject: force type, resistance and injuries as attributes."""
 
 
 class Sensitivity(StrEnum):

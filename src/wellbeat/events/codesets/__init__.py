@@ -1,4 +1,4 @@
-"""Code sets as data: NIBRS, ICD-10-CM, NEMSIS, APCO and SDOH (see docs/codesets.md).
+"""Code sets as data: NIBRS, ICD-10-CM, NEMSIS, APCO, SDOH, police contacts (docs/codesets.md).
 
 Each set is a CSV or YAML file in this package that names its source and version in its header;
 the functions here load one file once (cached), check it, and return immutable, typed views.
@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from wellbeat.events.schema import SYNDROMES
+from wellbeat.events.schema import SYNDROMES, Kind
 
 NIBRS_CATEGORIES = ("person", "property", "society", "group_b")
 """NIBRS crimes against persons, property or society (Group A), and Group B (arrest only)."""
@@ -130,7 +130,7 @@ class CodeSetSource:
 def code_set_sources() -> list[CodeSetSource]:
     """The source and version of every code-set file in this package."""
     out = []
-    for name in ("icd10cm.yaml", "nemsis.yaml", "chief_complaint.yaml"):
+    for name in ("icd10cm.yaml", "nemsis.yaml", "chief_complaint.yaml", "police_contacts.yaml"):
         data = _read_yaml(name)
         out.append(CodeSetSource(name, data["source"].strip(), data["version"].strip()))
     for name in ("nibrs_offenses.csv", "apco_call_types.csv", "sdoh_categories.csv"):
@@ -535,3 +535,77 @@ def complaint_lexicon() -> ComplaintLexicon:
             _string_list(negation.get("terminators"), f"{name}, negation.terminators")
         ),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Officer-initiated contacts and use of force
+
+FLAG_SPELLINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"true": ("true", "t", "yes", "y", "1"), "false": ("false", "f", "no", "n", "0")}
+)
+"""How a true/false attribute may be spelt in an extract (matched case-insensitively)."""
+
+
+@dataclass(frozen=True)
+class ContactAttribute:
+    """One attribute of stop or use-of-force events: its kinds and its controlled values."""
+
+    name: str
+    kinds: tuple[str, ...]
+    values: tuple[str, ...]
+    """The canonical values, in the file's order."""
+    spellings: Mapping[str, str]
+    """Lower-case spelling (canonical values included) -> canonical value."""
+    flag: bool
+
+
+@cache
+def police_contact_attributes() -> Mapping[str, ContactAttribute]:
+    """Attribute vocabularies of ``stop`` and ``use_of_force`` events, from
+    ``police_contacts.yaml``, by attribute name."""
+    name = "police_contacts.yaml"
+    data = _read_yaml(name)
+    entries = data.get("attributes")
+    if not isinstance(entries, dict) or not entries:
+        raise CodeSetError(f"{name}: 'attributes' must map attribute names to vocabularies")
+    known_kinds = {k.value for k in Kind}
+    out: dict[str, ContactAttribute] = {}
+    for attribute, entry in entries.items():
+        where = f"{name}, attributes.{attribute}"
+        if not isinstance(entry, dict):
+            raise CodeSetError(f"{where}: expected a mapping with 'kinds' and 'values' or 'flag'")
+        kinds = _string_list(entry.get("kinds"), f"{where}.kinds")
+        bad = [k for k in kinds if k not in known_kinds]
+        if bad:
+            raise CodeSetError(f"{where}.kinds: {bad!r} are not event kinds")
+        flag = entry.get("flag", False) is True
+        if flag == ("values" in entry):
+            raise CodeSetError(f"{where}: give either 'flag: true' or 'values', not both")
+        table: dict[str, tuple[str, ...]]
+        if flag:
+            table = dict(FLAG_SPELLINGS)
+        else:
+            values = entry["values"]
+            if not isinstance(values, dict) or not values:
+                raise CodeSetError(f"{where}.values: expected canonical value -> spellings")
+            table = {
+                str(v): tuple(_string_list(s or [], f"{where}.values.{v}"))
+                for v, s in values.items()
+            }
+        spellings: dict[str, str] = {}
+        for canonical, others in table.items():
+            for spelling in (canonical, *others):
+                key = " ".join(spelling.lower().split())
+                if spellings.get(key, canonical) != canonical:
+                    raise CodeSetError(
+                        f"{where}: {spelling!r} spells both {spellings[key]!r} and {canonical!r}"
+                    )
+                spellings[key] = canonical
+        out[str(attribute)] = ContactAttribute(
+            name=str(attribute),
+            kinds=tuple(kinds),
+            values=tuple(table),
+            spellings=MappingProxyType(spellings),
+            flag=flag,
+        )
+    return MappingProxyType(out)

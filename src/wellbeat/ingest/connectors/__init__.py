@@ -15,6 +15,8 @@ from wellbeat.ingest.connectors import (
     medical_examiner,
     nibrs_incident,
     police_cad,
+    police_stop,
+    use_of_force,
 )
 from wellbeat.ingest.connectors.base import Connector, SourceRows
 
@@ -27,6 +29,8 @@ CONNECTORS: dict[str, Connector] = {
         ed_syndromic,
         medical_examiner,
         cardiff_assault,
+        police_stop,
+        use_of_force,
         generic,
     )
 }

@@ -122,8 +122,13 @@ def add_to_lists(events: pa.Table, column: str, *additions: pa.Array | pa.Chunke
 _ENTRY_LISTS = pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))
 
 
-def with_attributes(events: pa.Table, new: Mapping[str, pa.Array]) -> pa.Table:
-    """``events`` with per-row attributes added (null values skipped; existing keys win)."""
+def with_attributes(
+    events: pa.Table, new: Mapping[str, pa.Array], *, replace: bool = False
+) -> pa.Table:
+    """``events`` with per-row attributes added (null values skipped).
+
+    Where a row already has the key, the existing value wins, or the new one with ``replace``.
+    """
     n = events.num_rows
     existing = events.column("attributes").combine_chunks().cast(_ENTRY_LISTS)
     entries = existing.flatten()
@@ -135,6 +140,10 @@ def with_attributes(events: pa.Table, new: Mapping[str, pa.Array]) -> pa.Table:
         rows.append(present)
         keys.append(pa.repeat(pa.scalar(name, pa.string()), len(present)))
         items.append(values.take(pa.array(present, pa.int64())).cast(pa.string()))
+    if replace:  # the first of a row's duplicate keys is kept: put the new entries first
+        rows = [*rows[1:], rows[0]]
+        keys = [*keys[1:], keys[0]]
+        items = [*items[1:], items[0]]
     all_keys = pa.concat_arrays(keys)
     keep, offsets = _group_by_row(n, np.concatenate(rows), all_keys)
     take = pa.array(keep, pa.int64())
