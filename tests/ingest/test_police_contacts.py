@@ -63,10 +63,24 @@ def test_every_contact_attribute_belongs_to_stop_or_use_of_force() -> None:
 
 STOP_PROFILE = (DOCS / "minneapolis-stops.yaml").read_text(encoding="utf-8")
 FORCE_PROFILE = (DOCS / "minneapolis-use-of-force.yaml").read_text(encoding="utf-8")
-STOP_COLUMNS = (
-    "OBJECTID,masterIncidentNumber,responseDate,reason,problem,callDisposition,citationIssued,"
-    "personSearch,vehicleSearch,preRace,race,gender,lat,long,policePrecinct,neighborhood"
-).split(",")
+STOP_COLUMNS = [
+    "OBJECTID",
+    "masterIncidentNumber",
+    "responseDate",
+    "reason",
+    "problem",
+    "callDisposition",
+    "citationIssued",
+    "personSearch",
+    "vehicleSearch",
+    "preRace",
+    "race",
+    "gender",
+    "lat",
+    "long",
+    "policePrecinct",
+    "neighborhood",
+]
 PROBLEMS = (
     "Traffic Law Enforcement (P)",
     "Suspicious Person (P)",

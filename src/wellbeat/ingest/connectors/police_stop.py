@@ -26,7 +26,7 @@ from wellbeat.ingest.connectors.contacts import flag, with_canonical_attributes
 
 
 def searched(events: pa.Table) -> pa.Array:
-    """"true" when the person or the vehicle was searched, "false" when neither was and at
+    """ "true" when the person or the vehicle was searched, "false" when neither was and at
     least one is known, null when neither is known."""
     person = flag(events, "person_searched")
     vehicle = flag(events, "vehicle_searched")

@@ -28,7 +28,9 @@ def derive(rows: SourceRows) -> pa.Table:
     """Canonical use-of-force attributes, ``cji``, and ``phi`` where the subject was injured."""
     events = with_canonical_attributes(with_classified_syndromes(rows), Kind.USE_OF_FORCE.value)
     injured = pc.fill_null(flag(events, "subject_injury"), False).to_numpy(zero_copy_only=False)
-    events = add_to_lists(events, "sensitivity", lists_where(np.asarray(injured), Sensitivity.PHI.value))
+    events = add_to_lists(
+        events, "sensitivity", lists_where(np.asarray(injured), Sensitivity.PHI.value)
+    )
     return with_sensitivity(events, Sensitivity.CJI.value)
 
 
