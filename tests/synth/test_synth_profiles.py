@@ -20,7 +20,7 @@ DOC_KEYS = [
 ]  # fmt: skip
 CONNECTORS = {
     "police_cad", "nibrs_incident", "ems_run", "ed_syndromic", "medical_examiner",
-    "cardiff_assault", "generic",
+    "cardiff_assault", "police_stop", "use_of_force", "generic",
 }  # fmt: skip
 IDENTITY_PARTS = {"first_name", "last_name", "dob", "sex", "ssn", "phone", "address", "zip"}
 

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from wellbeat import __version__
 from wellbeat.events.schema import Sector
+from wellbeat.synth import stops as stop_model
 from wellbeat.synth.episodes import (
     FREQUENT_UTILIZER,
     HOTSPOT,
@@ -36,7 +37,7 @@ from wellbeat.synth.episodes import (
 from wellbeat.synth.geography import CITY_NAME, TIMEZONE
 from wellbeat.synth.population import People
 from wellbeat.synth.scales import get_scale
-from wellbeat.synth.scenarios import SCENARIO_INDEX, SCENARIOS, SUBTYPES
+from wellbeat.synth.scenarios import ALL_SCENARIOS, SCENARIO_INDEX, SUBTYPES
 from wellbeat.synth.sources import AGENCIES, SOURCES
 from wellbeat.synth.sources.base import RenderContext, Rendered, Source
 
@@ -240,7 +241,7 @@ class _Truth:
         self.file.close()
 
 
-_SCENARIO_KEYS = np.array([s.key for s in SCENARIOS])
+_SCENARIO_KEYS = np.array([s.key for s in ALL_SCENARIOS])
 _SUBTYPE_KEYS = np.array([t.key for t in SUBTYPES])
 
 
@@ -495,6 +496,7 @@ def _planted(world: World, truth: _Truth, people: People) -> dict[str, Any]:
             },
         },
         "frequent_utilizers": utilizers,
+        "stops": stop_model.planted(),
         "data_quality": {key: ids for key, ids in sorted(truth.defects.items())},
     }
 

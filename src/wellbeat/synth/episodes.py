@@ -22,9 +22,11 @@ from wellbeat.synth.geography import CENTER_LON, TIMEZONE, CityMap, build_city_m
 from wellbeat.synth.population import People, build_people, concat_people
 from wellbeat.synth.scales import Scale
 from wellbeat.synth.scenarios import (
+    ALL_SCENARIOS,
     ASSAULT,
     IMPROVED,
     NO_NALOXONE,
+    OFFICER_INITIATED,
     OVERDOSE,
     SCENARIO_INDEX,
     SCENARIOS,
@@ -50,7 +52,10 @@ SMH, CGH = 0, 1
 """Which emergency department an ED visit goes to."""
 
 # Stream numbers for independent random generators.
-_PLAN, _CHUNK, _PATHS, _DECEDENTS = 1, 2, 3, 4
+_PLAN, _CHUNK, _PATHS, _DECEDENTS, _OFFICER_INITIATED = 1, 2, 3, 4, 5
+
+OFFICER_INITIATED_ID_BASE = 1_000_000_000
+"""Officer-initiated episodes are numbered from here, so the others keep their numbers."""
 
 
 def span_for_seed(seed: int) -> tuple[date, date]:
@@ -97,7 +102,7 @@ def valid_local(local: np.ndarray) -> np.ndarray:
 class Episodes:
     """Columnar episodes: every array has one entry per episode."""
 
-    scenario: np.ndarray  # int8, index into SCENARIOS
+    scenario: np.ndarray  # int8, index into ALL_SCENARIOS
     subtype: np.ndarray  # int16, index into SUBTYPES
     time: np.ndarray  # datetime64[s], naive local
     neighbourhood: np.ndarray  # int32
@@ -210,6 +215,7 @@ class World:
     decedents: list[People] = field(default_factory=list)
     crisis_seen: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     next_episode: int = 1
+    next_officer_initiated: int = OFFICER_INITIATED_ID_BASE
     program_counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -254,7 +260,7 @@ def _sample_times(
 
 
 def _sample_subtypes(scenario_index: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    scenario = SCENARIOS[scenario_index]
+    scenario = ALL_SCENARIOS[scenario_index]
     weights = np.array([t.weight for t in scenario.subtypes])
     local = rng.choice(len(weights), n, p=weights / weights.sum())
     return (SUBTYPE_OFFSET[scenario_index] + local).astype(np.int16)
@@ -318,7 +324,7 @@ def plan_world(seed: int, scale: Scale) -> World:
     deprivation = city.deprivation[people.home]
     person_cdf: dict[int, np.ndarray] = {}
     area_weights: dict[int, np.ndarray] = {}
-    for i, scenario in enumerate(SCENARIOS):
+    for i, scenario in enumerate(ALL_SCENARIOS):
         weight = vulnerability**scenario.concentration * np.exp(
             scenario.deprivation_effect * deprivation
         )
@@ -497,7 +503,8 @@ def _plan_frequent_utilizers(world: World, rng: np.random.Generator) -> tuple[np
 
 
 def generate_chunk(world: World, index: int, first: date, last: date) -> Episodes:
-    """All episodes from ``first`` to ``last`` (inclusive), in time order, with their paths."""
+    """All episodes from ``first`` to ``last`` (inclusive), with their paths: those of
+    SCENARIOS in time order, then the officer-initiated ones in time order."""
     rng = rng_for(world.seed, _CHUNK, index)
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1, dtype="datetime64[D]")
     parts: list[Episodes] = []
@@ -520,6 +527,32 @@ def generate_chunk(world: World, index: int, first: date, last: date) -> Episode
     world.next_episode += len(episodes)
     _assign_paths(world, episodes, rng_for(world.seed, _PATHS, index))
     _new_people_for_deaths(world, episodes, rng_for(world.seed, _DECEDENTS, index))
+    stops = _officer_initiated(world, days, rng_for(world.seed, _OFFICER_INITIATED, index))
+    return Episodes.concat([episodes, stops])
+
+
+def _officer_initiated(world: World, days: np.ndarray, rng: np.random.Generator) -> Episodes:
+    """Stops officers start themselves: no call, no other agency; no path but MPD's own."""
+    parts: list[Episodes] = []
+    for scenario in OFFICER_INITIATED:
+        i = SCENARIO_INDEX[scenario.key]
+        weights = _day_weights(scenario, days)
+        n = int(rng.poisson(scenario.daily_rate * world.scale.rate_factor * weights.sum()))
+        person = _draw_people(world, i, n, rng)
+        time = _sample_times(scenario, days, weights, n, rng)
+        place = _places(
+            world.city, world.people, person, scenario.p_home, world.area_weights[i], rng
+        )
+        parts.append(_episodes(i, _sample_subtypes(i, n, rng), time, place, person, NOT_PLANTED))
+    episodes = Episodes.concat(parts)
+    episodes = episodes.take(np.lexsort((episodes.person, episodes.time)))
+    n = len(episodes)
+    for f in fields(Episodes):
+        if len(getattr(episodes, f.name)) != n:  # the paths: none
+            setattr(episodes, f.name, np.zeros(n, getattr(episodes, f.name).dtype))
+    start = world.next_officer_initiated
+    episodes.id = np.arange(start, start + n, dtype=np.int64)
+    world.next_officer_initiated += n
     return episodes
 
 

@@ -68,6 +68,8 @@ class Subtype:
     method: str = ""
     """Cardiff (ISTV) assault method, SMH's local code."""
     opioid: bool = False
+    stop_type: str = ""
+    """For an officer-initiated stop: traffic, pedestrian or field_interview."""
 
 
 @dataclass(frozen=True)
@@ -293,15 +295,33 @@ OTHER_DEATH = Scenario(
     ),
 )  # fmt: skip
 
+STOP_HOURS = _hours(((22.0, 3.0, 1.0), (16.0, 3.0, 0.6)), 0.15)
+"""Officer-initiated stops peak in the late evening, with an afternoon traffic shoulder."""
+
+STOP = Scenario(
+    "stop", 12.0, STOP_HOURS, WEEKEND_NIGHTS, 0.05, 200, 0.9, 0.3, 0.0,
+    subtypes=(
+        Subtype("traffic", 0.7, stop_type="traffic"),
+        Subtype("pedestrian", 0.22, stop_type="pedestrian"),
+        Subtype("field_interview", 0.08, stop_type="field_interview"),
+    ),
+)  # fmt: skip
+"""Officer-initiated stops: no call brings them, so no other agency records them; MPD's stop
+and use-of-force extracts do (``sources/police.py``, which also draws searches and force)."""
+
 SCENARIOS: tuple[Scenario, ...] = (
     OVERDOSE, CRISIS, ASSAULT, POLICE, MEDICAL, INTOXICATION, OUTREACH, OTHER_DEATH,
 )  # fmt: skip
-SCENARIO_INDEX = {s.key: i for i, s in enumerate(SCENARIOS)}
+"""What happens to people and brings calls, runs and visits: drawn together, chunk by chunk."""
+OFFICER_INITIATED: tuple[Scenario, ...] = (STOP,)
+"""Drawn from a stream of their own after the others, so adding one changes no other record."""
+ALL_SCENARIOS: tuple[Scenario, ...] = SCENARIOS + OFFICER_INITIATED
+SCENARIO_INDEX = {s.key: i for i, s in enumerate(ALL_SCENARIOS)}
 
-SUBTYPES: tuple[Subtype, ...] = tuple(t for s in SCENARIOS for t in s.subtypes)
+SUBTYPES: tuple[Subtype, ...] = tuple(t for s in ALL_SCENARIOS for t in s.subtypes)
 """Every subtype of every scenario; episodes store a position in this tuple."""
-SUBTYPE_SCENARIO = np.array([i for i, s in enumerate(SCENARIOS) for _ in s.subtypes])
-SUBTYPE_OFFSET = np.concatenate(([0], np.cumsum([len(s.subtypes) for s in SCENARIOS])))
+SUBTYPE_SCENARIO = np.array([i for i, s in enumerate(ALL_SCENARIOS) for _ in s.subtypes])
+SUBTYPE_OFFSET = np.concatenate(([0], np.cumsum([len(s.subtypes) for s in ALL_SCENARIOS])))
 
 
 def subtype_column(attribute: str) -> np.ndarray:

@@ -27,5 +27,8 @@ SOURCES: tuple[Source, ...] = (
     examiner.DEATHS,
     community.CRISIS,
     community.SUD_FOLLOWUP,
+    police.STOPS,
+    police.FORCE,
 )
-"""Every source, grouped by agency in AGENCIES order."""
+"""Every source. Each renders from a random stream of its own numbered by its place here, so new
+sources are added at the end (the others then write exactly what they wrote before)."""

@@ -1,4 +1,5 @@
-"""Millbrook Police Department (MPD): CAD calls for service (CSV) and NIBRS incidents (Parquet).
+"""Millbrook Police Department (MPD): CAD calls for service (CSV), NIBRS incidents (Parquet),
+officer-initiated stops (CSV) and use of force (CSV).
 
 CAD call types are MPD's own short codes, mapped by the profile to APCO common incident types
 (APCO ANS 2.103.1). Only EDP, SUICTHRT, WELFARE, INTOX, OD, PERDOWN, DISORD, DVNA and TRESPASS
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from wellbeat.synth import stops as stop_model
 from wellbeat.synth.episodes import HOTSPOT
 from wellbeat.synth.names import STREET_SUFFIXES, STREETS
 from wellbeat.synth.population import HOMELESS_ADDRESS, IdentityNoise
-from wellbeat.synth.scenarios import subtype_column
+from wellbeat.synth.scenarios import SCENARIO_INDEX, subtype_column
 from wellbeat.synth.sources.base import (
     RenderContext,
     Rendered,
@@ -342,4 +344,199 @@ NIBRS = Source(
         sensitivity=["cji"],
     ),
     render=_render_nibrs,
+)
+
+
+STOP_NOISE = IdentityNoise(
+    missing_name=0.3, missing_dob=0.35, missing_ssn=1.0, missing_phone=1.0,
+    missing_address=1.0, nickname=0.1, typo=0.05, dob_error=0.03,
+)  # fmt: skip
+_STOP_TYPE = subtype_column("stop_type")
+_STOP = SCENARIO_INDEX["stop"]
+_TYPE_CODES = {"traffic": "TRAFFIC", "pedestrian": "PED", "field_interview": "FI"}
+_REASON_TEXT = {
+    "moving_violation": "Moving Violation", "equipment_violation": "Equipment Violation",
+    "registration": "Expired Registration", "investigative": "Investigative",
+    "suspicious_person": "Suspicious Person", "call_for_service": "Citizen / 911",
+}  # fmt: skip
+_DISPOSITION = {"arrest": "ARREST", "citation": "CITED", "warning": "WARNED"}
+_RACE_TEXT = {
+    "white": "White", "black": "Black", "hispanic": "Hispanic",
+    "asian_pacific_islander": "Asian", "native_american": "Native American", "other": "Other",
+}  # fmt: skip
+
+
+def _stops(ctx: RenderContext) -> tuple[np.ndarray, np.ndarray, stop_model.Stops]:
+    """The stop episodes of the chunk (in MPD's order), their times, and what happened."""
+    ep = ctx.episodes
+    positions, when = chronological(
+        ctx, np.flatnonzero(ep.scenario == _STOP), ep.time[ep.scenario == _STOP]
+    )
+    person = ep.person[positions]
+    deprivation = ctx.world.city.deprivation[ctx.people.home[person]]
+    decided = stop_model.decide(
+        ctx.world.seed, ep.id[positions], person, _STOP_TYPE[ep.subtype[positions]], deprivation
+    )
+    return positions, when, decided
+
+
+def _yes_no(values: np.ndarray) -> np.ndarray:
+    return np.where(values, "Y", "N")
+
+
+def _render_stops(ctx: RenderContext) -> Rendered:
+    ep = ctx.episodes
+    positions, when, stop = _stops(ctx)
+    who = observed(ctx, STOP_NOISE, ep.person[positions])
+    stop_id = join(
+        "S", (year_of(when) % 100).astype(str), "-", zero_pad(ep.id[positions] % 10**7, 7)
+    )
+    searched = stop.person_searched | stop.vehicle_searched
+    return Rendered(
+        columns={
+            "StopID": stop_id,
+            "StopDateTime": format_times(when, "%Y-%m-%d %H:%M"),
+            "StopType": code_map(stop.stop_type, _TYPE_CODES),
+            "Reason": code_map(stop.reason, _REASON_TEXT),
+            "Disposition": code_map(stop.outcome, _DISPOSITION),
+            "PersonSearched": _yes_no(stop.person_searched),
+            "VehicleSearched": np.where(
+                stop.stop_type == "traffic", _yes_no(stop.vehicle_searched), ""
+            ),
+            "ContrabandFound": np.where(searched, _yes_no(stop.contraband), ""),
+            "Race": code_map(stop.race, _RACE_TEXT),
+            "SubjectSex": code_map(who.sex, _SEX),
+            "SubjectLast": np.char.upper(who.last.astype(str)),
+            "SubjectFirst": np.char.upper(who.first.astype(str)),
+            "SubjectDOB": format_dates(who.dob, "%m/%d/%Y"),
+            "Latitude": ep.lat[positions],
+            "Longitude": ep.lon[positions],
+        },
+        episode=positions,
+        event_id=np.asarray(stop_id.to_numpy(zero_copy_only=False)).astype(str),
+        occurred=when,
+    )
+
+
+def _render_force(ctx: RenderContext) -> Rendered:
+    ep = ctx.episodes
+    rng = ctx.rng
+    positions, when, stop = _stops(ctx)
+    rows = np.repeat(np.arange(len(positions)), stop.force)
+    positions, when = positions[rows], when[rows] + minutes(rng, 1, 20, len(rows))
+    n = len(rows)
+    number = record_numbers(ctx, n)
+    force_id = join("F", (year_of(when) % 100).astype(str), "-", zero_pad(number, 6))
+    case = join("S", (year_of(when) % 100).astype(str), "-", zero_pad(ep.id[positions] % 10**7, 7))
+    who = observed(ctx, STOP_NOISE, ep.person[positions])
+    force_type = weighted(
+        rng, list(stop_model.FORCE_TYPES), list(stop_model.FORCE_TYPES.values()), n
+    )
+    injured = rng.random(n) < np.where(np.isin(force_type, ["Taser", "Baton"]), 0.45, 0.2)
+    return Rendered(
+        columns={
+            "ForceID": force_id,
+            "StopID": case,
+            "ForceDateTime": format_times(when, "%Y-%m-%d %H:%M"),
+            "ForceType": force_type,
+            "Resistance": weighted(
+                rng, list(stop_model.RESISTANCE), list(stop_model.RESISTANCE.values()), n
+            ),
+            "SubjectInjury": _yes_no(injured),
+            "OfficerInjury": _yes_no(rng.random(n) < 0.06),
+            "Race": code_map(stop.race[rows], _RACE_TEXT),
+            "SubjectSex": code_map(who.sex, _SEX),
+            "SubjectAge": age_at(ctx.people.dob[ep.person[positions]], when).astype(np.int32),
+            "SubjectLast": np.char.upper(who.last.astype(str)),
+            "SubjectFirst": np.char.upper(who.first.astype(str)),
+            "SubjectDOB": format_dates(who.dob, "%m/%d/%Y"),
+            "Latitude": ep.lat[positions],
+            "Longitude": ep.lon[positions],
+        },
+        episode=positions,
+        event_id=np.asarray(force_id.to_numpy(zero_copy_only=False)).astype(str),
+        occurred=when,
+    )
+
+
+_IDENTITY = {
+    "first_name": "SubjectFirst",
+    "last_name": "SubjectLast",
+    "dob": "SubjectDOB",
+    "dob_format": "%m/%d/%Y",
+    "sex": "SubjectSex",
+}
+_SEX_MAP = {"column": "SubjectSex", "map": {"M": "male", "F": "female", "U": "unknown"}}
+
+STOPS = Source(
+    agency=AGENCY,
+    name="stops",
+    connector="police_stop",
+    format="csv",
+    description="officer-initiated stops (traffic, pedestrian, field interviews) from the RMS",
+    noise=STOP_NOISE,
+    profile=profile(
+        name="mpd-stops",
+        connector="police_stop",
+        agency=AGENCY,
+        sector="police",
+        kind="stop",
+        format="csv",
+        fields={
+            "event_id": {"column": "StopID"},
+            "occurred_at": {"column": "StopDateTime", "format": "%Y-%m-%d %H:%M"},
+            "lat": {"column": "Latitude"},
+            "lon": {"column": "Longitude"},
+            "sex": _SEX_MAP,
+            "age_band": {"from_dob": "SubjectDOB", "at": "occurred_at", "format": "%m/%d/%Y"},
+        },
+        attributes={
+            "stop_type": {"column": "StopType"},
+            "reason": {"column": "Reason"},
+            "outcome": {"column": "Disposition"},
+            "person_searched": {"column": "PersonSearched"},
+            "vehicle_searched": {"column": "VehicleSearched"},
+            "contraband_found": {"column": "ContrabandFound"},
+            "race": {"column": "Race"},
+        },
+        identity=_IDENTITY,
+        sensitivity=["cji"],
+    ),
+    render=_render_stops,
+)
+
+FORCE = Source(
+    agency=AGENCY,
+    name="use_of_force",
+    connector="use_of_force",
+    format="csv",
+    description="use of force reports, one row per force type used on a subject",
+    noise=STOP_NOISE,
+    profile=profile(
+        name="mpd-use-of-force",
+        connector="use_of_force",
+        agency=AGENCY,
+        sector="police",
+        kind="use_of_force",
+        format="csv",
+        fields={
+            "event_id": {"column": "ForceID"},
+            "occurred_at": {"column": "ForceDateTime", "format": "%Y-%m-%d %H:%M"},
+            "lat": {"column": "Latitude"},
+            "lon": {"column": "Longitude"},
+            "sex": _SEX_MAP,
+            "age_band": {"column": "SubjectAge"},
+        },
+        attributes={
+            "stop_id": {"column": "StopID"},
+            "force_type": {"column": "ForceType"},
+            "resistance": {"column": "Resistance"},
+            "subject_injury": {"column": "SubjectInjury"},
+            "officer_injury": {"column": "OfficerInjury"},
+            "race": {"column": "Race"},
+        },
+        identity=_IDENTITY,
+        sensitivity=["cji"],
+    ),
+    render=_render_force,
 )
