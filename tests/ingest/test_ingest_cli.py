@@ -110,7 +110,12 @@ def test_areas_add_then_ingest_assigns_the_layer(tmp_path: Path) -> None:
     again = runner.invoke(
         cli, ["areas", "add", str(source), "--data-dir", str(data), "--name", "beat"]
     )
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 0 and "nothing to change" in again.output  # the same layer
+    other = write_grid_layer(tmp_path / "other", "grid", size=0.25)
+    clash = runner.invoke(
+        cli, ["areas", "add", str(other), "--data-dir", str(data), "--name", "beat"]
+    )
+    assert clash.exit_code == 1 and "already exists" in clash.output
     listed = runner.invoke(cli, ["areas", "list", "--data-dir", str(data), "--json"])
     assert json.loads(listed.output) == {"layers": [{"layer": "beat", "areas": 4}]}
     runner.invoke(

@@ -183,30 +183,157 @@ def load_layers(directory: Path) -> list[AreaLayer]:
     return sorted((load_layer(path) for path in files), key=lambda layer: layer.name)
 
 
-def add_layer(
-    data_dir: Path, source: Path, name: str | None = None, *, replace: bool = False
-) -> AreaLayer:
-    """Validate a layer file and copy it, unchanged, into the hub's ``DATA/areas/``.
+@dataclass(frozen=True)
+class LayerFields:
+    """Which attributes of a source file hold each area's id, name and population, and
+    optionally a CSV that holds the populations instead (joined on the id)."""
 
-    The copy is atomic (temporary file + rename), so a reader never sees half a layer. An
-    existing layer of the same name is kept unless ``replace`` is true: replacing a layer
-    changes the areas of every event ingested afterwards.
+    id: str = "id"
+    name: str = "name"
+    population: str = "population"
+    population_csv: Path | None = None
+    population_key: str | None = None
+    """Column of ``population_csv`` holding the area id (default: the ``id`` field's name)."""
+
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+
+
+def read_layer_document(source: Path, fields: LayerFields = LayerFields()) -> dict[str, Any]:
+    """Any vector file GDAL reads (Shapefile, GeoPackage, GeoJSON...) as a WGS84 GeoJSON
+    FeatureCollection with the ``id``, ``name`` and ``population`` properties of a layer.
+
+    Read through pyogrio (GDAL) and reprojected from the file's CRS with pyproj; populations
+    come from ``fields.population`` or, with ``fields.population_csv``, from that CSV joined on
+    the area id. Errors name the file and the field.
+    """
+    import csv
+
+    import pyogrio
+    import pyproj
+
+    source = Path(source)
+    try:
+        meta, _, wkb, values = pyogrio.raw.read(source, force_2d=True)
+    except Exception as exc:  # GDAL raises its own types for unreadable files
+        raise AreaLayerError(f"{source}: cannot read as a vector layer ({exc})") from None
+    columns = dict(zip(list(meta["fields"]), values, strict=True))
+    for role, column in (("id", fields.id), ("name", fields.name)):
+        if column not in columns:
+            raise AreaLayerError(
+                f"{source}: no attribute {column!r} for the area {role}; attributes: "
+                f"{', '.join(columns) or 'none'}"
+            )
+    ids = [_text_id(v) for v in columns[fields.id]]
+    if fields.population_csv is not None:
+        key = fields.population_key or fields.id
+        population: list[Any] = []
+        with Path(fields.population_csv).open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {key, fields.population} - set(reader.fieldnames or ())
+            if missing:
+                raise AreaLayerError(
+                    f"{fields.population_csv}: no column {', '.join(sorted(missing))!r}; "
+                    f"columns: {', '.join(reader.fieldnames or ())}"
+                )
+            by_id = {row[key].strip(): row[fields.population] for row in reader}
+        for area_id in ids:
+            if area_id not in by_id:
+                raise AreaLayerError(
+                    f"{fields.population_csv}: no population for area {area_id!r} (column {key!r})"
+                )
+            population.append(_whole_number(by_id[area_id], f"{fields.population_csv}", area_id))
+    elif fields.population in columns:
+        population = [
+            _whole_number(v, str(source), area_id)
+            for v, area_id in zip(columns[fields.population], ids, strict=True)
+        ]
+    else:
+        raise AreaLayerError(
+            f"{source}: no attribute {fields.population!r} for the population; give one or a "
+            "population CSV joined on the area id"
+        )
+    geometries = shapely.from_wkb(wkb)
+    crs = meta.get("crs")
+    if crs:
+        transformer = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        geometries = shapely.transform(
+            geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+        )
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": area_id, "name": str(name), "population": people},
+            "geometry": shapely.geometry.mapping(geometry),
+        }
+        for area_id, name, people, geometry in zip(
+            ids, columns[fields.name], population, geometries, strict=True
+        )
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _text_id(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _whole_number(value: Any, source: str, area_id: str) -> int:
+    try:
+        number = float(str(value).replace(",", ""))
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0 or not number.is_integer():
+        raise AreaLayerError(
+            f"{source}: population of area {area_id!r} is {value!r}; expected a whole number"
+        )
+    return int(number)
+
+
+def add_layer(
+    data_dir: Path,
+    source: Path,
+    name: str | None = None,
+    *,
+    replace: bool = False,
+    fields: LayerFields | None = None,
+) -> AreaLayer:
+    """Validate a layer file and install it in the hub's ``DATA/areas/``.
+
+    A GeoJSON layer already in the layer format is copied unchanged; any other vector file
+    (Shapefile, GeoPackage), or one whose fields are named by ``fields``, is read through
+    ``read_layer_document`` and written as GeoJSON. The write is atomic (temporary file +
+    rename), so a reader never sees half a layer. An existing layer of the same name is kept
+    unless ``replace`` is true. Events already in the lake get the new areas from
+    ``wellbeat.ingest.areas.reassign_areas`` (``wellbeat areas add`` runs it).
     """
     source = Path(source)
-    layer = load_layer(source, name)
+    if fields is None and source.suffix.lower() in GEOJSON_SUFFIXES:
+        layer = load_layer(source, name)
+        document_text = None
+    else:
+        layer_name = check_layer_name(source.stem if name is None else name, str(source))
+        document = read_layer_document(source, fields or LayerFields())
+        layer = layer_from_geojson(document, layer_name, source=str(source))
+        document_text = json.dumps(document)
     areas_dir = Path(data_dir) / AREAS_DIRNAME
     areas_dir.mkdir(parents=True, exist_ok=True)
     target = areas_dir / f"{layer.name}{LAYER_SUFFIX}"
     if target.exists():
-        if target.resolve() == source.resolve():
-            return layer
+        new_bytes = source.read_bytes() if document_text is None else document_text.encode()
+        if target.resolve() == source.resolve() or target.read_bytes() == new_bytes:
+            return layer  # the same layer again: nothing to change
         if not replace:
             raise AreaLayerError(
                 f"{target}: layer {layer.name!r} already exists; pass replace=True to replace it"
             )
     temporary = areas_dir / f".{layer.name}{LAYER_SUFFIX}.{os.getpid()}.tmp"
     try:
-        shutil.copyfile(source, temporary)
+        if document_text is None:
+            shutil.copyfile(source, temporary)
+        else:
+            temporary.write_text(document_text, encoding="utf-8")
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -27,8 +27,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from wellbeat.events.schema import H3_RESOLUTION, OUTSIDE_AREA, area_column, lake_schema
-from wellbeat.geo import assign_all, h3_cells, load_layers
+from wellbeat.events.schema import H3_RESOLUTION
+from wellbeat.geo import h3_cells, load_layers
+from wellbeat.ingest.areas import layer_fingerprints, outside_counts, with_area_columns
 from wellbeat.ingest.validate import FUTURE_TOLERANCE, Validation, validate_rows
 from wellbeat.lake.cube import build_cube
 from wellbeat.lake.store import (
@@ -198,22 +199,19 @@ def quarantine_csv(problems: pa.Table) -> str:
     return buffer.getvalue()
 
 
-def _with_geography(valid: pa.Table, data_dir: Path, batch_id: str) -> tuple[pa.Table, list[str]]:
-    """Lake rows: validated rows plus one area column per layer, the H3 cell and batch_id."""
+def _with_geography(
+    valid: pa.Table, data_dir: Path, batch_id: str
+) -> tuple[pa.Table, list[str], dict[str, str]]:
+    """Lake rows: validated rows plus one area column per layer, the H3 cell and batch_id; the
+    layer names; the layer files' fingerprints, taken before the layers are read (a layer
+    replaced meanwhile then looks stale to ``reassign_areas``, never current)."""
+    fingerprints = layer_fingerprints(LakePaths(data_dir).areas)
     layers = load_layers(LakePaths(data_dir).areas)
-    names = [layer.name for layer in layers]
     lat = valid.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
     lon = valid.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
-    areas = assign_all(layers, lon, lat) if layers else {}
-    cells = h3_cells(lat, lon, H3_RESOLUTION)
-    schema = lake_schema(names)
-    columns: dict[str, Any] = {name: valid.column(name) for name in valid.column_names}
-    for name in names:
-        columns[area_column(name)] = pa.array(areas[area_column(name)], pa.string())
-    columns["h3"] = pa.array(cells, pa.string())
-    columns["batch_id"] = _repeated(batch_id, valid.num_rows)
-    table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
-    return table, names
+    located = valid.append_column("h3", pa.array(h3_cells(lat, lon, H3_RESOLUTION), pa.string()))
+    located = located.append_column("batch_id", _repeated(batch_id, valid.num_rows))
+    return with_area_columns(located, layers), [layer.name for layer in layers], fingerprints
 
 
 def _repeated(value: str, n: int) -> pa.StringArray:
@@ -307,7 +305,7 @@ def ingest_table(
                 source = batch.source / EVENTS_FILE if batch.source.is_dir() else batch.source
                 raise BatchError(source, "the batch columns and types", str(exc)) from exc
             next(advance, None)
-            events, layers = _with_geography(validation.valid, data_dir, batch_id)
+            events, layers, fingerprints = _with_geography(validation.valid, data_dir, batch_id)
             next(advance, None)
             cube = build_cube(events, layers, connection=con)
         finally:
@@ -345,12 +343,8 @@ def ingest_table(
             layers=tuple(layers),
             committed_by_sector=_counts(events, "sector"),
             committed_by_kind=_counts(events, "kind"),
-            outside_area={
-                layer: int(
-                    pc.sum(pc.equal(events.column(area_column(layer)), OUTSIDE_AREA)).as_py() or 0
-                )
-                for layer in layers
-            },
+            outside_area=outside_counts(events, layers),
+            layer_fingerprints=fingerprints,
             occurred_min=pc.min(occurred).as_py().isoformat() if events.num_rows else None,
             occurred_max=pc.max(occurred).as_py().isoformat() if events.num_rows else None,
         )

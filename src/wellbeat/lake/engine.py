@@ -82,12 +82,13 @@ class DuckDBEngine:
 
     # -- binding -----------------------------------------------------------------------------
     def _bind(self) -> None:
-        # Manifests are written once and never change: their names (with the area layer files)
-        # identify the lake's state, so manifests are re-read only when that changes.
+        # A manifest is replaced (never edited in place) when its batch is revised: the names
+        # and modification times of the manifests and area layer files identify the lake's
+        # state, so manifests are re-read only when that changes.
         paths = LakePaths(self.data_dir)
         names = tuple(
-            sorted(p.name for p in paths.manifests.glob("*.json"))
-            + sorted(p.name for p in paths.areas.glob("*.geojson"))
+            f"{p.name}@{p.stat().st_mtime_ns}"
+            for p in sorted(paths.manifests.glob("*.json")) + sorted(paths.areas.glob("*.geojson"))
         )
         if names == self._bound:
             return

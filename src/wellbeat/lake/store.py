@@ -123,13 +123,22 @@ class BatchManifest:
     outside_area: Mapping[str, int] = field(default_factory=dict)
     occurred_min: str | None = None
     occurred_max: str | None = None
+    layer_fingerprints: Mapping[str, str] = field(default_factory=dict)
+    """SHA-256 of each area layer file the area columns were derived from (``layers`` order)."""
+    revision: int = 0
+    """How often the batch's files were rewritten since ingest (area layers re-derived)."""
     format: str = MANIFEST_FORMAT
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("files", "aggregates", "layers"):
             data[key] = list(data[key])
-        for key in ("committed_by_sector", "committed_by_kind", "outside_area"):
+        for key in (
+            "committed_by_sector",
+            "committed_by_kind",
+            "outside_area",
+            "layer_fingerprints",
+        ):
             data[key] = dict(data[key])
         return data
 
@@ -200,25 +209,35 @@ def lake_lock(data_dir: Path) -> Iterator[None]:
 
 
 def remove_orphans(data_dir: Path) -> list[Path]:
-    """Delete what a killed ingest left behind: staging folders, and batch folders without a
-    manifest. Call only while holding ``lake_lock``. Returns what was removed."""
+    """Delete what a killed ingest left behind: staging folders, batch folders without a
+    manifest, and files of a committed batch its manifest no longer names (the files a
+    revision replaced, kept until now for readers that had them open). Call only while holding
+    ``lake_lock``. Returns what was removed."""
     paths = LakePaths(data_dir)
     removed: list[Path] = []
     if paths.staging.is_dir():
         for entry in sorted(paths.staging.iterdir()):
             _remove(entry)
             removed.append(entry)
-    committed = (
-        {p.stem for p in paths.manifests.glob("*.json")} if paths.manifests.is_dir() else set()
-    )
+    manifests = {m.batch_id: m for m in list_batches(data_dir)}
+    named = {paths.lake / f for m in manifests.values() for f in (*m.files, *m.aggregates)}
     for parent in (paths.events, paths.cube):
         if not parent.is_dir():
             continue
         for entry in sorted(parent.iterdir()):
             batch_id = entry.name.removeprefix("batch_id=")
-            if entry.name.startswith("batch_id=") and batch_id not in committed:
+            if not entry.name.startswith("batch_id="):
+                continue
+            if batch_id not in manifests:
                 _remove(entry)
                 removed.append(entry)
+                continue
+            for file in sorted(entry.rglob("*"), reverse=True):
+                if file.is_file() and file not in named:
+                    file.unlink()
+                    removed.append(file)
+                elif file.is_dir() and not any(file.iterdir()):
+                    file.rmdir()
     if paths.manifests.is_dir():
         for tmp in paths.manifests.glob(".*.tmp"):
             tmp.unlink()
@@ -349,6 +368,62 @@ def commit_batch(
                 str(paths.batch_cube_dir(batch_id).relative_to(lake) / n) for n in cube_names
             ),
             "layers": tuple(manifest.layers),
+        }
+    )
+    write_atomically(paths.manifest_path(batch_id), json.dumps(final.to_json(), indent=2) + "\n")
+    return final
+
+
+def revise_batch(
+    data_dir: Path,
+    manifest: BatchManifest,
+    events: pa.Table,
+    cube: pa.Table,
+    **changes: Any,
+) -> BatchManifest:
+    """Replace a committed batch's event and cube files with a new revision, atomically.
+
+    The new files are staged, renamed into ``rev-<n>/`` folders of the batch, and only then is
+    the manifest replaced (temp file + rename): a reader sees the old revision or the new one,
+    never a mixture. The old files stay until the next writer's ``remove_orphans``, so a reader
+    that listed them a moment ago can still finish. ``changes`` are manifest fields to update
+    (layers, outside_area, layer_fingerprints...). Call while holding ``lake_lock``.
+    """
+    paths = LakePaths(data_dir)
+    batch_id = manifest.batch_id
+    revision = manifest.revision + 1
+    stage = paths.staging / f"{batch_id}.rev-{revision}.{os.getpid()}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    event_names = _write_parts(events, stage / "events")
+    cube_names: list[str] = []
+    if cube.num_rows:
+        _write_parquet(cube, stage / "cube" / "part-0.parquet")
+        cube_names.append("part-0.parquet")
+    folder = f"rev-{revision}"
+    targets = {
+        "events": paths.batch_events_dir(batch_id) / folder,
+        "cube": paths.batch_cube_dir(batch_id) / folder,
+    }
+    for kind, names in (("events", event_names), ("cube", cube_names)):
+        if not names:
+            continue
+        target = targets[kind]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # left by a killed revision, never named by a manifest
+            shutil.rmtree(target)
+        (stage / kind).replace(target)
+        _fsync_dir(target.parent)
+    shutil.rmtree(stage, ignore_errors=True)
+    lake = paths.lake
+    final = BatchManifest(
+        **{
+            **manifest.to_json(),
+            **changes,
+            "files": tuple(str(targets["events"].relative_to(lake) / n) for n in event_names),
+            "aggregates": tuple(str(targets["cube"].relative_to(lake) / n) for n in cube_names),
+            "layers": tuple(changes.get("layers", manifest.layers)),
+            "revision": revision,
         }
     )
     write_atomically(paths.manifest_path(batch_id), json.dumps(final.to_json(), indent=2) + "\n")

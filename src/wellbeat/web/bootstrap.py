@@ -46,3 +46,11 @@ def setup_django(data_dir: Path, *, migrate: bool = False, create: bool = True) 
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
+
+
+def has_hub_database(data_dir: Path) -> bool:
+    """Whether ``data_dir`` belongs to a hub with an application database (PostgreSQL through
+    WELLBEAT_DATABASE_URL, or the SQLite file the settings keep in the data directory)."""
+    if os.environ.get("WELLBEAT_DATABASE_URL"):
+        return True
+    return (Path(data_dir) / "wellbeat.sqlite3").is_file()
