@@ -9,8 +9,10 @@ tokens; phrases (regular expressions over the space-joined tokens, leftmost-long
 the reading of the terms that start within ``window`` tokens after it, up to a terminator or the
 end of the clause: a negation cue ("no", "denies", "without") negates them, an uncertainty cue
 ("unknown if", "may", "possibly") makes them uncertain, and uncertainty wins over negation
-("not sure if he has a gun" is uncertain, not negated). A pseudo-negation ("no doubt") is read
-as a cue of neither kind. Cues read forward only (Chapman et al., NegEx, 2001).
+("not sure if he has a gun" is uncertain, not negated). Terminators ("but", "and") end a
+negation only: an uncertain reading errs on the side of a mention counting, so it runs the whole
+window. Cues side by side read as one ("unknown if"). A pseudo-negation ("no doubt") is read as
+a cue of neither kind. Cues read forward only (Chapman et al., NegEx, 2001).
 """
 
 from __future__ import annotations
@@ -82,6 +84,15 @@ class Mention:
     text: str
     reading: Reading
     cue: str = ""
+    gap: int = 0
+    """Tokens between the cue and the term (0: adjacent, "no weapon")."""
+
+    def quoted(self) -> str:
+        """The cue and the term as a reader would quote them: 'no weapon', 'unknown if … armed'.
+        The words in between are left out (they may be a name)."""
+        if not self.cue:
+            return f"'{self.text}'"
+        return f"'{self.cue} {'… ' if self.gap else ''}{self.text}'"
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,8 @@ class Cues:
 class _Scope:
     kind: str
     cue: str
+    end: int
+    """The cue's last token."""
 
 
 class TermMatcher:
@@ -232,16 +245,23 @@ class TermMatcher:
             if word_categories:
                 found.append((i, i, word_categories))
         found.sort(key=lambda f: f[0])
-        scopes: dict[int, _Scope] = {}
-        cues = self.cues
+        # Cues side by side read as one ("unknown if", "not sure if"); uncertainty wins.
+        cue_spans: list[tuple[int, int, str]] = []
         for first, last, categories in found:
             kinds = categories & _CUE_KINDS
             if not kinds or _PSEUDO in kinds:
                 continue
             kind = _UNCERTAINTY if _UNCERTAINTY in kinds else _NEGATION
-            scope = _Scope(kind, " ".join(toks[first : last + 1]))
+            if cue_spans and cue_spans[-1][1] == first - 1:
+                before = cue_spans.pop()
+                first, kind = before[0], _UNCERTAINTY if _UNCERTAINTY in (kind, before[2]) else kind
+            cue_spans.append((first, last, kind))
+        scopes: dict[int, _Scope] = {}
+        cues = self.cues
+        for first, last, kind in cue_spans:
+            scope = _Scope(kind, " ".join(toks[first : last + 1]), last)
             for j in range(last + 1, min(last + 1 + cues.window, len(toks))):
-                if toks[j] in cues.terminators:
+                if kind == _NEGATION and toks[j] in cues.terminators:
                     break
                 if j not in scopes or kind == _UNCERTAINTY:
                     scopes[j] = scope
@@ -260,7 +280,11 @@ class TermMatcher:
             )
             out.append(
                 Mention(
-                    terms, " ".join(toks[first : last + 1]), reading, scope.cue if scope else ""
+                    terms,
+                    " ".join(toks[first : last + 1]),
+                    reading,
+                    scope.cue if scope else "",
+                    first - scope.end - 1 if scope else 0,
                 )
             )
         return out
