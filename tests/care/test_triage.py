@@ -38,7 +38,7 @@ def test_example_call_table(example) -> None:
     assert (got.response, got.rule_id) == (example.expected_response, example.expected_rule), (
         f"line {example.line}: {got.reasons}"
     )
-    assert got.reasons and got.rules_version.startswith("millbrook v1 (")
+    assert got.reasons and got.rules_version.startswith("millbrook v2 (")
 
 
 def test_every_rule_fires_in_the_example_table() -> None:
@@ -152,7 +152,7 @@ def _rules_text(**overrides: str) -> str:
         ("when: {medical: true}", "when: {colour: red}", "unknown condition(s) colour"),
         ("keywords: [talk_only]", "keywords: [chatty]", "no keyword group(s) chatty"),
         ('"10-96": EDP', '"10-96": PSYCHO', "local_call_types['10-96']"),
-        ("version: 1", "version: one", "field 'version'"),
+        ("version: 2", "version: one", "field 'version'"),
         ("timezone: America/Chicago", "timezone: Mars/Olympus", "unknown time zone"),
         (
             "    when: {}\n    respond: police",
@@ -183,9 +183,9 @@ def test_the_last_rule_must_catch_every_call() -> None:
 
 def test_editing_rules_changes_the_recorded_version(tmp_path: Path) -> None:
     edited = tmp_path / "millbrook.yaml"
-    edited.write_text(_rules_text(**{"version: 1": "version: 2"}))
+    edited.write_text(_rules_text(**{"version: 2": "version: 3"}))
     rules = load_rules(edited)
-    assert rules.label.startswith("millbrook v2 (") and rules.sha256 != RULES.sha256
+    assert rules.label.startswith("millbrook v3 (") and rules.sha256 != RULES.sha256
     assert recommend(rules, Call("NOISE")).rules_version == rules.label
     with pytest.raises(TriageRuleError, match="cannot read"):
         load_rules(tmp_path / "missing.yaml")

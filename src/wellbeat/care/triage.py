@@ -75,9 +75,16 @@ POSSIBLY = {
 """How a conflict on each flag is resolved: the safer reading, said in the dispatcher's words."""
 CONFLICT_PREFIX = "Conflict: "
 """Reasons that report a narrative / field disagreement start with this."""
-CLAUSE_BREAKS = r"[.;:,!?\n\r]+"
+CLAUSE_BREAKS = r"[.;,!?\n\r]+"
 """A dispatch narrative's clauses: a comma ends one too ("no weapon, knife in his hand")."""
-NARRATIVE_FIELDS = ("negation", "uncertainty", "pseudo_negation", "terminators", "window")
+NARRATIVE_FIELDS = (
+    "negation",
+    "post_negation",
+    "uncertainty",
+    "pseudo_negation",
+    "terminators",
+    "window",
+)
 CONDITIONS = frozenset(
     {
         "call_types",
@@ -312,6 +319,7 @@ def _narrative_cues(raw: object, source: str, defaults: Mapping[str, Any] | None
         terminators=cue_list("terminators"),
         uncertainty=cue_list("uncertainty"),
         pseudo=cue_list("pseudo_negation"),
+        post_negation=cue_list("post_negation"),
         clause_breaks=CLAUSE_BREAKS,
     )
 

@@ -11,8 +11,9 @@ end of the clause: a negation cue ("no", "denies", "without") negates them, an u
 ("unknown if", "may", "possibly") makes them uncertain, and uncertainty wins over negation
 ("not sure if he has a gun" is uncertain, not negated). Terminators ("but", "and") end a
 negation only: an uncertain reading errs on the side of a mention counting, so it runs the whole
-window. Cues side by side read as one ("unknown if"). A pseudo-negation ("no doubt") is read as
-a cue of neither kind. Cues read forward only (Chapman et al., NegEx, 2001).
+window. Cues side by side read as one ("unknown if"). A post-negation cue negates the terms at
+most two tokens before it ("weapon: none", "any weapons none"); a pseudo-negation ("no doubt")
+is a cue of neither kind. Other cues read forward only (Chapman et al., NegEx, 2001).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ CLAUSE_BREAKS = r"[.;!?\n\r]+"
 _NEGATION = "\x00negation"
 _UNCERTAINTY = "\x00uncertainty"
 _PSEUDO = "\x00pseudo"
-_CUE_KINDS = frozenset({_NEGATION, _UNCERTAINTY, _PSEUDO})
+_POST_NEGATION = "\x00post-negation"
+_CUE_KINDS = frozenset({_NEGATION, _UNCERTAINTY, _PSEUDO, _POST_NEGATION})
 
 
 def _rewrite(match: re.Match[str]) -> str:
@@ -86,13 +88,18 @@ class Mention:
     cue: str = ""
     gap: int = 0
     """Tokens between the cue and the term (0: adjacent, "no weapon")."""
+    cue_after: bool = False
+    """The cue follows the term ("weapon none")."""
 
     def quoted(self) -> str:
         """The cue and the term as a reader would quote them: 'no weapon', 'unknown if … armed'.
         The words in between are left out (they may be a name)."""
         if not self.cue:
             return f"'{self.text}'"
-        return f"'{self.cue} {'… ' if self.gap else ''}{self.text}'"
+        between = " … " if self.gap else " "
+        if self.cue_after:
+            return f"'{self.text}{between}{self.cue}'"
+        return f"'{self.cue}{between}{self.text}'"
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,9 @@ class Cues:
     terminators: frozenset[str]
     uncertainty: frozenset[str] = frozenset()
     pseudo: frozenset[str] = frozenset()
+    post_negation: frozenset[str] = frozenset()
+    """Cues that negate the terms just before them ("weapon: none"), within ``post_window``."""
+    post_window: int = 2
     clause_breaks: str = CLAUSE_BREAKS
 
     def __post_init__(self) -> None:
@@ -142,6 +152,7 @@ class TermMatcher:
             (_NEGATION, cues.negation),
             (_UNCERTAINTY, cues.uncertainty),
             (_PSEUDO, cues.pseudo),
+            (_POST_NEGATION, cues.post_negation),
         ):
             all_phrases += [(c, frozenset({kind})) for c in sorted(group) if " " in c]
         self._compiled: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
@@ -170,6 +181,7 @@ class TermMatcher:
         self._clause_break = re.compile(cues.clause_breaks)
         self._single: dict[str, str] = {
             **{c: _PSEUDO for c in cues.pseudo if " " not in c},
+            **{c: _POST_NEGATION for c in cues.post_negation if " " not in c},
             **{c: _NEGATION for c in cues.negation if " " not in c},
             **{c: _UNCERTAINTY for c in cues.uncertainty if " " not in c},
         }
@@ -247,17 +259,24 @@ class TermMatcher:
         found.sort(key=lambda f: f[0])
         # Cues side by side read as one ("unknown if", "not sure if"); uncertainty wins.
         cue_spans: list[tuple[int, int, str]] = []
+        scopes: dict[int, _Scope] = {}
+        cues = self.cues
         for first, last, categories in found:
             kinds = categories & _CUE_KINDS
             if not kinds or _PSEUDO in kinds:
+                continue
+            if _POST_NEGATION in kinds:
+                post = _Scope(_POST_NEGATION, " ".join(toks[first : last + 1]), first)
+                for j in range(first - 1, max(first - 1 - cues.post_window, -1), -1):
+                    if toks[j] in cues.terminators:
+                        break
+                    scopes.setdefault(j, post)
                 continue
             kind = _UNCERTAINTY if _UNCERTAINTY in kinds else _NEGATION
             if cue_spans and cue_spans[-1][1] == first - 1:
                 before = cue_spans.pop()
                 first, kind = before[0], _UNCERTAINTY if _UNCERTAINTY in (kind, before[2]) else kind
             cue_spans.append((first, last, kind))
-        scopes: dict[int, _Scope] = {}
-        cues = self.cues
         for first, last, kind in cue_spans:
             scope = _Scope(kind, " ".join(toks[first : last + 1]), last)
             for j in range(last + 1, min(last + 1 + cues.window, len(toks))):
@@ -278,13 +297,16 @@ class TermMatcher:
                 if scope.kind == _UNCERTAINTY
                 else Reading.NEGATED
             )
+            after = scope is not None and scope.kind == _POST_NEGATION
+            gap = 0 if scope is None else scope.end - last - 1 if after else first - scope.end - 1
             out.append(
                 Mention(
                     terms,
                     " ".join(toks[first : last + 1]),
                     reading,
                     scope.cue if scope else "",
-                    first - scope.end - 1 if scope else 0,
+                    gap,
+                    after,
                 )
             )
         return out
