@@ -49,7 +49,11 @@ def test_every_rule_fires_in_the_example_table() -> None:
 def test_reasons_explain_the_decision() -> None:
     got = recommend(RULES, Call("EDP", narrative="man waving a knife", weapon=False))
     assert got.response is Response.CO_RESPONDER
-    assert "weapon present" in got.reasons
+    assert got.reasons[0] == (
+        "Conflict: Narrative says 'knife'; weapon field says no — treated as weapon possibly "
+        "present"
+    )
+    assert "weapon present (narrative: 'knife')" in got.reasons
     assert not got.eligible_for_alternative
     calm = recommend(RULES, Call("WELFARE", weapon=False, violence=False, medical=False))
     assert calm.response is Response.CIVILIAN_CRISIS_TEAM
@@ -97,8 +101,20 @@ _calls = st.builds(
 
 
 def _weapon_present(call: Call) -> bool:
+    # The sampled words hold no negation or uncertainty cue ("not breathing" is one phrase), so
+    # every weapon word is a weapon; tests/care/test_triage_narrative.py covers the cues.
     words = call.narrative.lower()
     return call.weapon is True or any(w in words for w in ("knife", "gun", "pistol", "armed"))
+
+
+def _eligible(call: Call) -> bool:
+    """Screened: a weapon asked about and absent, no violence, no medical flag."""
+    return (
+        call.weapon is False
+        and call.violence is not True
+        and call.medical is not True
+        and not _weapon_present(call)
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -124,9 +140,14 @@ def test_the_engine_guard_holds_even_for_a_rule_set_that_bypassed_the_loader(cal
     got = recommend(reckless, call)
     if _weapon_present(call):
         assert got.response is Response.POLICE
-        assert any("a weapon is present, so no civilian response" in r for r in got.reasons)
-    else:
-        assert got.response is Response.CIVILIAN_CRISIS_TEAM
+        assert any(
+            "a weapon is present or possibly present" in r and "so no civilian response" in r
+            for r in got.reasons
+        )
+    elif not _eligible(call):
+        assert got.response is Response.POLICE
+        assert any("so no civilian response" in r for r in got.reasons)
+    assert (got.response is Response.CIVILIAN_CRISIS_TEAM) == got.eligible_for_alternative
 
 
 def _rules_text(**overrides: str) -> str:
