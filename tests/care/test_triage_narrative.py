@@ -217,7 +217,7 @@ def test_violence_and_medical_conflicts_are_shown_too() -> None:
     )
     assert denied.response is Response.EMS
     assert denied.conflicts == (
-        "Conflict: Narrative says 'denies overdose'; medical field says yes — treated as possible "
+        "Conflict: Narrative says 'denies overdos…'; medical field says yes — treated as possible "
         "medical emergency",
     )
 
@@ -324,3 +324,11 @@ def test_bad_narrative_blocks_and_loose_civilian_rules_are_refused(
     with pytest.raises(TriageRuleError, match=r"^rules\.yaml") as caught:
         parse_rules(text.replace(old, new), "rules.yaml")
     assert message in str(caught.value)
+
+
+def test_reasons_quote_the_rules_keywords_never_the_narrative_words() -> None:
+    # A name that starts like a keyword counts (the safer reading) but is never quoted.
+    got = recommend(RULES, Call("EDP", narrative="Gunthorpe waving two knives", weapon=False))
+    assert [m.text for m in got.narrative] == ["gun…", "knive…"]
+    assert "weapon present (narrative: 'gun…', 'knive…')" in got.reasons
+    assert not any("gunthorpe" in r.lower() or "knives" in r for r in got.reasons)

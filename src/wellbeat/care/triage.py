@@ -22,10 +22,10 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -173,7 +173,8 @@ class CallFacts:
     """Groups the narrative mentions as present or possibly present (negated ones left out)."""
     local_time: time | None
     mentions: tuple[Mention, ...] = ()
-    """Every keyword in the narrative with its reading (affirmed, negated, uncertain)."""
+    """Every keyword in the narrative with its reading (affirmed, negated, uncertain); each
+    mention's text is the rules' keyword, not the narrative's words."""
     conflicts: tuple[str, ...] = ()
     """Where the narrative and a weapon / violence / medical field disagree, and the reading
     taken (always the safer one)."""
@@ -496,6 +497,27 @@ def packaged_rules(jurisdiction: str = DEFAULT_JURISDICTION) -> RuleSet:
 # Deciding
 
 
+@lru_cache(maxsize=1024)
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    return re.compile(prefix_phrase(keyword))
+
+
+def _as_keyword(rules: RuleSet, mention: Mention) -> Mention:
+    """The mention with the rule's keyword in place of the words the narrative used ("knive…"
+    for "knives", "gun…" for "gunshot"), so what is shown and stored comes from the rules'
+    vocabulary, never from the free text (which may hold a name)."""
+    best = ""
+    for group in sorted(mention.categories):
+        for keyword in rules.keywords.get(group, ()):
+            words = " ".join(negex_tokens(keyword))
+            if len(words) > len(best) and _keyword_pattern(keyword).fullmatch(mention.text):
+                best = words
+    if not best:
+        return replace(mention, text=", ".join(sorted(mention.categories)))
+    # A keyword is a word start: "overdos…" stands for whatever word it began.
+    return replace(mention, text=best if best == mention.text else f"{best}…")
+
+
 def _field_word(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "not asked"}[value]
 
@@ -532,7 +554,7 @@ def call_facts(rules: RuleSet, call: Call) -> CallFacts:
         raw_type = raw_type[5:]
     mapped = rules.local_call_types.get(raw_type, raw_type)
     apco = apco_call_type(mapped) if mapped else None
-    mentions = rules.narrative.mentions(call.narrative)
+    mentions = tuple(_as_keyword(rules, m) for m in rules.narrative.mentions(call.narrative))
     groups = frozenset(
         group for m in mentions if m.reading is not Reading.NEGATED for group in m.categories
     )
