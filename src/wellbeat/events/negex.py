@@ -122,14 +122,6 @@ class Cues:
             raise ValueError(f"cue window must be a positive number of tokens, got {self.window}")
 
 
-@dataclass(frozen=True)
-class _Scope:
-    kind: str
-    cue: str
-    end: int
-    """The cue's last token."""
-
-
 class TermMatcher:
     """Finds term mentions and reads their negation and uncertainty.
 
@@ -201,30 +193,56 @@ class TermMatcher:
         """Every term mention in ``text``, in order, with its reading."""
         out: list[Mention] = []
         for clause in self._clause_break.split(normalise(text)):
-            clause_tokens = _TOKEN.findall(clause)
-            if clause_tokens:
-                out += self._clause_mentions(clause_tokens)
+            toks = _TOKEN.findall(clause)
+            if not toks:
+                continue
+            for first, last, categories, scope in self._clause_terms(toks):
+                if scope is None:
+                    out.append(
+                        Mention(categories, " ".join(toks[first : last + 1]), Reading.AFFIRMED)
+                    )
+                    continue
+                kind, cue_first, cue_last = scope
+                after = kind == _POST_NEGATION
+                out.append(
+                    Mention(
+                        categories,
+                        " ".join(toks[first : last + 1]),
+                        Reading.UNCERTAIN if kind == _UNCERTAINTY else Reading.NEGATED,
+                        " ".join(toks[cue_first : cue_last + 1]),
+                        cue_first - last - 1 if after else first - cue_last - 1,
+                        after,
+                    )
+                )
         return tuple(out)
 
     def terms(self, text: str) -> frozenset[str]:
         """The categories of the mentions that no negation removes (affirmed or uncertain)."""
         found: set[str] = set()
-        for mention in self.mentions(text):
-            if mention.reading is not Reading.NEGATED:
-                found |= mention.categories
+        for clause in self._clause_break.split(normalise(text)):
+            toks = _TOKEN.findall(clause)
+            if toks:
+                for _, _, categories, scope in self._clause_terms(toks):
+                    if scope is None or scope[0] == _UNCERTAINTY:
+                        found |= categories
         return frozenset(found)
 
-    def _clause_mentions(self, toks: list[str]) -> list[Mention]:
+    def _clause_terms(
+        self, toks: list[str]
+    ) -> list[tuple[int, int, frozenset[str], tuple[str, int, int] | None]]:
+        """(first token, last token, categories, scope) of each term in one clause; the scope
+        is (cue kind, cue's first token, cue's last token), None when the term is affirmed."""
         text = " ".join(toks)
         starts = []
         offset = 0
         for token in toks:
             starts.append(offset)
             offset += len(token) + 1
-        # (first token, last token, categories): phrases leftmost-longest (where some phrase
-        # starts, the longest phrase there wins, equal lengths merge their categories, and the
-        # scan goes on after it), then the words outside them.
-        found: list[tuple[int, int, frozenset[str]]] = []
+        # Phrases leftmost-longest (where some phrase starts, the longest phrase there wins,
+        # equal lengths merge their categories, and the scan goes on after it), then the words
+        # outside them. Cues are kept apart from terms: (first, last, kind).
+        terms: list[tuple[int, int, frozenset[str]]] = []
+        cue_hits: list[tuple[int, int, str]] = []
         consumed: set[int] = set()
         position = 0
         while self._any_phrase is not None and (hit := self._any_phrase.search(text, position)):
@@ -244,72 +262,67 @@ class TermMatcher:
             first = bisect_left(starts, start)
             last = bisect_left(starts, end) - 1
             consumed.update(range(first, last + 1))
-            found.append((first, last, frozenset(categories)))
+            kinds = categories & _CUE_KINDS
+            if kinds:
+                cue_hits.append((first, last, _cue_kind(kinds)))
+            else:
+                terms.append((first, last, frozenset(categories)))
             position = end
+        single = self._single
         for i, token in enumerate(toks):
             if i in consumed:
                 continue
-            kind = self._single.get(token)
+            kind = single.get(token)
             if kind is not None:
-                found.append((i, i, frozenset({kind})))
+                cue_hits.append((i, i, kind))
                 continue
             word_categories = self.token_categories(token)
             if word_categories:
-                found.append((i, i, word_categories))
-        found.sort(key=lambda f: f[0])
-        # Cues side by side read as one ("unknown if", "not sure if"); uncertainty wins.
-        cue_spans: list[tuple[int, int, str]] = []
-        scopes: dict[int, _Scope] = {}
+                terms.append((i, i, word_categories))
+        if not cue_hits:
+            return [(first, last, categories, None) for first, last, categories in terms]
+        terms.sort(key=lambda t: t[0])
+        cue_hits.sort(key=lambda c: c[0])
+        scopes = self._scopes(toks, cue_hits)
+        return [(first, last, categories, scopes.get(first)) for first, last, categories in terms]
+
+    def _scopes(
+        self, toks: list[str], cue_hits: list[tuple[int, int, str]]
+    ) -> dict[int, tuple[str, int, int]]:
+        """Token index -> the cue whose scope covers it."""
         cues = self.cues
-        for first, last, categories in found:
-            kinds = categories & _CUE_KINDS
-            if not kinds or _PSEUDO in kinds:
+        scopes: dict[int, tuple[str, int, int]] = {}
+        # Cues side by side read as one ("unknown if", "not sure if"); uncertainty wins.
+        spans: list[tuple[int, int, str]] = []
+        for first, last, kind in cue_hits:
+            if kind == _PSEUDO:
                 continue
-            if _POST_NEGATION in kinds:
-                post = _Scope(_POST_NEGATION, " ".join(toks[first : last + 1]), first)
+            if kind == _POST_NEGATION:
                 for j in range(first - 1, max(first - 1 - cues.post_window, -1), -1):
                     if toks[j] in cues.terminators:
                         break
-                    scopes.setdefault(j, post)
+                    scopes.setdefault(j, (kind, first, last))
                 continue
-            kind = _UNCERTAINTY if _UNCERTAINTY in kinds else _NEGATION
-            if cue_spans and cue_spans[-1][1] == first - 1:
-                before = cue_spans.pop()
-                first, kind = before[0], _UNCERTAINTY if _UNCERTAINTY in (kind, before[2]) else kind
-            cue_spans.append((first, last, kind))
-        for first, last, kind in cue_spans:
-            scope = _Scope(kind, " ".join(toks[first : last + 1]), last)
+            if spans and spans[-1][1] == first - 1:
+                before = spans.pop()
+                first = before[0]
+                kind = _UNCERTAINTY if _UNCERTAINTY in (kind, before[2]) else kind
+            spans.append((first, last, kind))
+        for first, last, kind in spans:
+            scope = (kind, first, last)
             for j in range(last + 1, min(last + 1 + cues.window, len(toks))):
                 if kind == _NEGATION and toks[j] in cues.terminators:
                     break
                 if j not in scopes or kind == _UNCERTAINTY:
                     scopes[j] = scope
-        out = []
-        for first, last, categories in found:
-            terms = categories - _CUE_KINDS
-            if not terms or categories & _CUE_KINDS:
-                continue
-            scope = scopes.get(first)
-            reading = (
-                Reading.AFFIRMED
-                if scope is None
-                else Reading.UNCERTAIN
-                if scope.kind == _UNCERTAINTY
-                else Reading.NEGATED
-            )
-            after = scope is not None and scope.kind == _POST_NEGATION
-            gap = 0 if scope is None else scope.end - last - 1 if after else first - scope.end - 1
-            out.append(
-                Mention(
-                    terms,
-                    " ".join(toks[first : last + 1]),
-                    reading,
-                    scope.cue if scope else "",
-                    gap,
-                    after,
-                )
-            )
-        return out
+        return scopes
+
+
+def _cue_kind(kinds: set[str]) -> str:
+    for kind in (_UNCERTAINTY, _NEGATION, _POST_NEGATION, _PSEUDO):
+        if kind in kinds:
+            return kind
+    raise AssertionError(kinds)
 
 
 def within_one_edit(a: str, b: str) -> bool:
