@@ -38,7 +38,7 @@ def test_example_call_table(example) -> None:
     assert (got.response, got.rule_id) == (example.expected_response, example.expected_rule), (
         f"line {example.line}: {got.reasons}"
     )
-    assert got.reasons and got.rules_version.startswith("millbrook v1 (")
+    assert got.reasons and got.rules_version.startswith("millbrook v2 (")
 
 
 def test_every_rule_fires_in_the_example_table() -> None:
@@ -49,7 +49,11 @@ def test_every_rule_fires_in_the_example_table() -> None:
 def test_reasons_explain_the_decision() -> None:
     got = recommend(RULES, Call("EDP", narrative="man waving a knife", weapon=False))
     assert got.response is Response.CO_RESPONDER
-    assert "weapon present" in got.reasons
+    assert got.reasons[0] == (
+        "Conflict: Narrative says 'knife'; weapon field says no — treated as weapon possibly "
+        "present"
+    )
+    assert "weapon present (narrative: 'knife')" in got.reasons
     assert not got.eligible_for_alternative
     calm = recommend(RULES, Call("WELFARE", weapon=False, violence=False, medical=False))
     assert calm.response is Response.CIVILIAN_CRISIS_TEAM
@@ -97,8 +101,20 @@ _calls = st.builds(
 
 
 def _weapon_present(call: Call) -> bool:
+    # The sampled words hold no negation or uncertainty cue ("not breathing" is one phrase), so
+    # every weapon word is a weapon; tests/care/test_triage_narrative.py covers the cues.
     words = call.narrative.lower()
     return call.weapon is True or any(w in words for w in ("knife", "gun", "pistol", "armed"))
+
+
+def _eligible(call: Call) -> bool:
+    """Screened: a weapon asked about and absent, no violence, no medical flag."""
+    return (
+        call.weapon is False
+        and call.violence is not True
+        and call.medical is not True
+        and not _weapon_present(call)
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -124,9 +140,14 @@ def test_the_engine_guard_holds_even_for_a_rule_set_that_bypassed_the_loader(cal
     got = recommend(reckless, call)
     if _weapon_present(call):
         assert got.response is Response.POLICE
-        assert any("a weapon is present, so no civilian response" in r for r in got.reasons)
-    else:
-        assert got.response is Response.CIVILIAN_CRISIS_TEAM
+        assert any(
+            "a weapon is present or possibly present" in r and "so no civilian response" in r
+            for r in got.reasons
+        )
+    elif not _eligible(call):
+        assert got.response is Response.POLICE
+        assert any("so no civilian response" in r for r in got.reasons)
+    assert (got.response is Response.CIVILIAN_CRISIS_TEAM) == got.eligible_for_alternative
 
 
 def _rules_text(**overrides: str) -> str:
@@ -152,7 +173,7 @@ def _rules_text(**overrides: str) -> str:
         ("when: {medical: true}", "when: {colour: red}", "unknown condition(s) colour"),
         ("keywords: [talk_only]", "keywords: [chatty]", "no keyword group(s) chatty"),
         ('"10-96": EDP', '"10-96": PSYCHO', "local_call_types['10-96']"),
-        ("version: 1", "version: one", "field 'version'"),
+        ("version: 2", "version: one", "field 'version'"),
         ("timezone: America/Chicago", "timezone: Mars/Olympus", "unknown time zone"),
         (
             "    when: {}\n    respond: police",
@@ -183,9 +204,9 @@ def test_the_last_rule_must_catch_every_call() -> None:
 
 def test_editing_rules_changes_the_recorded_version(tmp_path: Path) -> None:
     edited = tmp_path / "millbrook.yaml"
-    edited.write_text(_rules_text(**{"version: 1": "version: 2"}))
+    edited.write_text(_rules_text(**{"version: 2": "version: 3"}))
     rules = load_rules(edited)
-    assert rules.label.startswith("millbrook v2 (") and rules.sha256 != RULES.sha256
+    assert rules.label.startswith("millbrook v3 (") and rules.sha256 != RULES.sha256
     assert recommend(rules, Call("NOISE")).rules_version == rules.label
     with pytest.raises(TriageRuleError, match="cannot read"):
         load_rules(tmp_path / "missing.yaml")

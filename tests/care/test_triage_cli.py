@@ -18,7 +18,7 @@ def test_packaged_rules_pass_their_examples() -> None:
     result = CliRunner().invoke(cli, ["triage", "check", "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["passed"] == 19 and body["failed"] == []
+    assert body["passed"] == 24 and body["failed"] == []
 
 
 def test_an_edited_rule_that_breaks_an_example_fails_the_check(tmp_path: Path) -> None:
@@ -64,3 +64,19 @@ def test_recommend_explains_itself() -> None:
     body = json.loads(result.output)
     assert body["rule"] in ("civilian-eligible", "civilian-eligible-overnight")
     assert any("no weapon" in reason for reason in body["reasons"])
+    assert body["conflicts"] == []
+
+
+def test_recommend_shows_a_narrative_field_conflict() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["triage", "recommend", "--call-type", "EDP", "--narrative", "unknown if armed",
+         "--weapon", "no", "--json"],
+    )  # fmt: skip
+    body = json.loads(result.output)
+    assert body["conflicts"] == [
+        "Conflict: Narrative says 'unknown if armed'; weapon field says no — treated as weapon "
+        "possibly present"
+    ]
+    assert body["reasons"][0] == body["conflicts"][0]
+    assert body["response"] == "co_responder"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wellbeat.events.complaint import _within_one_edit
+from wellbeat.events.negex import within_one_edit as _within_one_edit
 from wellbeat.events.schema import SYNDROMES
 from wellbeat.events.syndromes import IMPLIED, classify, classify_many
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wellbeat.synth.population import NAME_WIDTH, add_typos, transpose_dob
@@ -51,6 +52,8 @@ dates = st.lists(st.dates(date(1920, 1, 1), date(2010, 12, 31)), min_size=1, max
 
 @settings(max_examples=60, deadline=None)
 @given(dates, st.integers(0, 2**32 - 1))
+@example([date(1996, 2, 29)], 0)  # the leap day that once became 1969-03-01
+@example([date(1948, 2, 29), date(2000, 2, 29), date(1911, 11, 11)], 1)
 def test_a_transposed_dob_is_a_real_date_with_the_same_digits(
     values: list[date], seed: int
 ) -> None:
@@ -63,3 +66,19 @@ def test_a_transposed_dob_is_a_real_date_with_the_same_digits(
         assert sorted(before) == sorted(after)
     untouched = transpose_dob(dob, np.zeros(len(values), bool), rng)
     assert (untouched == dob).all()
+
+
+@pytest.mark.parametrize(
+    ("dob", "expected"),
+    [
+        # 1969 has no 29 February: no transposition keeps the digits, so the date stays.
+        ("1996-02-29", "1996-02-29"),
+        # 1984 is a leap year: the year's last digits transpose as for any other date.
+        ("1948-02-29", "1984-02-29"),
+        ("1996-02-28", "1969-02-28"),
+    ],
+)
+def test_a_leap_day_is_transposed_only_into_a_leap_year(dob: str, expected: str) -> None:
+    rng = np.random.default_rng(0)
+    noisy = transpose_dob(np.array([dob], dtype="datetime64[D]"), np.ones(1, bool), rng)
+    assert str(noisy[0]) == expected

@@ -4,8 +4,15 @@ the reasons. Rules are data (one YAML file per jurisdiction, versioned), checked
 tested against the jurisdiction's own table of example calls (see docs/triage.md).
 
 Safety rule, enforced twice: a rule that sends a civilian response (civilian crisis team or a
-988 transfer) must require ``weapon: false`` (the file does not load otherwise), and the engine
-never returns a civilian response for a call where a weapon is present, whatever the rules say.
+988 transfer) must require ``weapon: false``, ``violence: false`` and ``medical: false`` (the file
+does not load otherwise), and the engine never returns a civilian response for a call that is not
+eligible for one (a weapon present or possibly present, not screened for weapons, violence, a
+medical emergency, not a behavioural-health call), whatever the rules say.
+
+The narrative is read by the NegEx engine the syndrome classifier uses (``wellbeat.events.negex``):
+"no weapon seen" is not a weapon, "unknown if armed" is a weapon possibly present. Where the
+narrative and a weapon / violence / medical field disagree, the safer reading wins and the
+recommendation says so (``Recommendation.conflicts``).
 """
 
 from __future__ import annotations
@@ -15,10 +22,10 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from wellbeat.events.codesets import apco_call_type, apco_call_types, nemsis_dispatch_reasons
+from wellbeat.events.negex import Cues, Mention, Reading, TermMatcher, prefix_phrase
+from wellbeat.events.negex import tokens as negex_tokens
 
 DEFAULT_JURISDICTION = "millbrook"
 
@@ -52,12 +61,30 @@ RESPONSE_LABELS: dict[Response, str] = {
 }
 
 CIVILIAN_RESPONSES = frozenset({Response.CIVILIAN_CRISIS_TEAM, Response.TRANSFER_988})
-"""Responses without a sworn officer: never for a call where a weapon is present."""
+"""Responses without a sworn officer: only for a call eligible for an alternative response."""
 
 ALTERNATIVE_RESPONSES = frozenset({Response.CO_RESPONDER, Response.CIVILIAN_CRISIS_TEAM})
 """Responses counted by the "handled by co-responders or civilian teams" measure."""
 
 FLAGS = ("weapon", "violence", "medical")
+POSSIBLY = {
+    "weapon": "weapon possibly present",
+    "violence": "violence possibly in progress",
+    "medical": "possible medical emergency",
+}
+"""How a conflict on each flag is resolved: the safer reading, said in the dispatcher's words."""
+CONFLICT_PREFIX = "Conflict: "
+"""Reasons that report a narrative / field disagreement start with this."""
+CLAUSE_BREAKS = r"[.;,!?\n\r]+"
+"""A dispatch narrative's clauses: a comma ends one too ("no weapon, knife in his hand")."""
+NARRATIVE_FIELDS = (
+    "negation",
+    "post_negation",
+    "uncertainty",
+    "pseudo_negation",
+    "terminators",
+    "window",
+)
 CONDITIONS = frozenset(
     {
         "call_types",
@@ -101,6 +128,8 @@ class RuleSet:
     zone: ZoneInfo
     local_call_types: Mapping[str, str]
     keywords: Mapping[str, tuple[str, ...]]
+    narrative: TermMatcher
+    """The keywords and the negation / uncertainty cues, read by the shared NegEx engine."""
     behavioral_dispatch: frozenset[str]
     medical_dispatch: frozenset[str]
     civilian_call_types: frozenset[str]
@@ -141,7 +170,14 @@ class CallFacts:
     violence: bool
     medical: bool
     keyword_groups: frozenset[str]
+    """Groups the narrative mentions as present or possibly present (negated ones left out)."""
     local_time: time | None
+    mentions: tuple[Mention, ...] = ()
+    """Every keyword in the narrative with its reading (affirmed, negated, uncertain); each
+    mention's text is the rules' keyword, not the narrative's words."""
+    conflicts: tuple[str, ...] = ()
+    """Where the narrative and a weapon / violence / medical field disagree, and the reading
+    taken (always the safer one)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +193,10 @@ class Recommendation:
     """Behavioural-health call, weapon screened absent, no violence, no medical emergency:
     the denominator of the co-responder / civilian share measure."""
     keyword_groups: tuple[str, ...] = field(default=())
+    conflicts: tuple[str, ...] = field(default=())
+    """Narrative / field disagreements, each also the first of ``reasons``."""
+    narrative: tuple[Mention, ...] = field(default=())
+    """How each keyword in the narrative was read."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,13 +270,68 @@ def _check_conditions(
         _hours(conditions["hours"], f"{where}.hours")
     if "areas" in conditions:
         _string_list(conditions["areas"], f"{where}.areas")
-    if response in CIVILIAN_RESPONSES and conditions.get("weapon") is not False:
-        raise _fail(
-            where,
-            f"routes to {response.value} but does not require 'weapon: false'; a call with a "
-            "weapon present is never routed to a civilian response",
-        )
+    if response in CIVILIAN_RESPONSES:
+        missing = [f"{f}: false" for f in FLAGS if conditions.get(f) is not False]
+        if missing:
+            raise _fail(
+                where,
+                f"routes to {response.value} but does not require "
+                f"{', '.join(repr(m) for m in missing)}; a call with a weapon, violence or a "
+                "medical emergency present (or not screened for a weapon) is never routed to a "
+                "civilian response",
+            )
     return dict(conditions)
+
+
+def _narrative_cues(raw: object, source: str, defaults: Mapping[str, Any] | None) -> Cues:
+    """The negation / uncertainty cues of a rules file's ``narrative`` block; a field the block
+    leaves out is taken from the packaged Millbrook rules (``defaults``)."""
+    where = f"{source}, field 'narrative'"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _fail(where, f"expected a mapping with {', '.join(NARRATIVE_FIELDS)}")
+    unknown = sorted(set(raw) - set(NARRATIVE_FIELDS))
+    if unknown:
+        raise _fail(
+            where, f"unknown field(s) {', '.join(unknown)}; expected {', '.join(NARRATIVE_FIELDS)}"
+        )
+    block = {**(defaults or {}), **raw}
+    missing = [f for f in NARRATIVE_FIELDS if f not in block]
+    if missing:
+        raise _fail(where, f"missing {', '.join(missing)}")
+    window = block["window"]
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise _fail(f"{where}.window", f"expected a whole number of words >= 1, got {window!r}")
+
+    def cue_list(name: str) -> frozenset[str]:
+        out = set()
+        for cue in _string_list(block[name], f"{where}.{name}"):
+            words = negex_tokens(cue)
+            if not words:
+                raise _fail(f"{where}.{name}", f"{cue!r} has no letters or digits")
+            # One word is looked up per token; several words become a phrase pattern.
+            out.add(words[0] if len(words) == 1 else " ".join(re.escape(w) for w in words))
+        return frozenset(out)
+
+    return Cues(
+        negation=cue_list("negation"),
+        window=window,
+        terminators=cue_list("terminators"),
+        uncertainty=cue_list("uncertainty"),
+        pseudo=cue_list("pseudo_negation"),
+        post_negation=cue_list("post_negation"),
+        clause_breaks=CLAUSE_BREAKS,
+    )
+
+
+def narrative_matcher(keywords: Mapping[str, tuple[str, ...]], cues: Cues) -> TermMatcher:
+    """Keyword groups as prefix phrases for the NegEx engine."""
+    phrases: dict[str, set[str]] = {}
+    for group, words in keywords.items():
+        for word in words:
+            phrases.setdefault(prefix_phrase(word), set()).add(group)
+    return TermMatcher({}, tuple((p, frozenset(g)) for p, g in phrases.items()), cues)
 
 
 def parse_rules(text: str, source: str) -> RuleSet:
@@ -287,6 +382,11 @@ def parse_rules(text: str, source: str) -> RuleSet:
         str(group): tuple(p.lower() for p in _string_list(phrases, f"{source}, keywords.{group}"))
         for group, phrases in keywords_raw.items()
     }
+    for group, phrases in keywords.items():
+        empty = [p for p in phrases if not negex_tokens(p)]
+        if empty:
+            raise _fail(f"{source}, keywords.{group}", f"{empty[0]!r} has no letters or digits")
+    cues = _narrative_cues(data.get("narrative"), source, _default_narrative())
     dispatch = {}
     for key in ("behavioral_dispatch", "medical_dispatch"):
         codes = _string_list(data.get(key) or [], f"{source}, field {key!r}")
@@ -343,6 +443,7 @@ def parse_rules(text: str, source: str) -> RuleSet:
         zone=zone,
         local_call_types={str(k).upper(): str(v).upper() for k, v in local.items()},
         keywords=keywords,
+        narrative=narrative_matcher(keywords, cues),
         behavioral_dispatch=dispatch["behavioral_dispatch"],
         medical_dispatch=dispatch["medical_dispatch"],
         civilian_call_types=civilian,
@@ -363,6 +464,16 @@ def load_rules(path: str | Path) -> RuleSet:
 
 def _packaged(name: str) -> str:
     return resources.files("wellbeat.care").joinpath("data", "triage", name).read_text("utf-8")
+
+
+@cache
+def _default_narrative() -> Mapping[str, Any]:
+    """The packaged Millbrook rules' ``narrative`` block: how a rules file without one (or
+    without some of its fields) reads negation and uncertainty. One copy, in the data."""
+    block = yaml.safe_load(_packaged(f"{DEFAULT_JURISDICTION}.yaml")).get("narrative")
+    if not isinstance(block, dict):
+        raise TriageRuleError(f"data/triage/{DEFAULT_JURISDICTION}.yaml: no 'narrative' block")
+    return block
 
 
 def packaged_jurisdictions() -> list[str]:
@@ -386,9 +497,54 @@ def packaged_rules(jurisdiction: str = DEFAULT_JURISDICTION) -> RuleSet:
 # Deciding
 
 
-def _contains(text: str, phrase: str) -> bool:
-    # Phrases match at word starts, so "gun" matches "gunshot" but not "begun".
-    return re.search(r"(?<![a-z0-9])" + re.escape(phrase), text) is not None
+@lru_cache(maxsize=1024)
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    return re.compile(prefix_phrase(keyword))
+
+
+def _as_keyword(rules: RuleSet, mention: Mention) -> Mention:
+    """The mention with the rule's keyword in place of the words the narrative used ("knive…"
+    for "knives", "gun…" for "gunshot"), so what is shown and stored comes from the rules'
+    vocabulary, never from the free text (which may hold a name)."""
+    best = ""
+    for group in sorted(mention.categories):
+        for keyword in rules.keywords.get(group, ()):
+            words = " ".join(negex_tokens(keyword))
+            if len(words) > len(best) and _keyword_pattern(keyword).fullmatch(mention.text):
+                best = words
+    if not best:
+        return replace(mention, text=", ".join(sorted(mention.categories)))
+    # A keyword is a word start: "overdos…" stands for whatever word it began.
+    return replace(mention, text=best if best == mention.text else f"{best}…")
+
+
+def _field_word(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "not asked"}[value]
+
+
+def _conflicts(call: Call, mentions: Sequence[Mention]) -> tuple[str, ...]:
+    """Where the narrative and a weapon / violence / medical field disagree: the narrative
+    mentions it (or may) and the field says no, or the narrative only denies it and the field
+    says yes. Either way the flag is taken as (possibly) present."""
+    out = []
+    for name in FLAGS:
+        given = getattr(call, name)
+        if given is None:
+            continue
+        about = [m for m in mentions if name in m.categories]
+        present = [m for m in about if m.reading is not Reading.NEGATED]
+        if given is False and present:
+            said = present
+        elif given is True and about and not present:
+            said = about
+        else:
+            continue
+        quoted = ", ".join(dict.fromkeys(m.quoted() for m in said))
+        out.append(
+            f"{CONFLICT_PREFIX}Narrative says {quoted}; {name} field says "
+            f"{_field_word(given)} — treated as {POSSIBLY[name]}"
+        )
+    return tuple(out)
 
 
 def call_facts(rules: RuleSet, call: Call) -> CallFacts:
@@ -398,11 +554,9 @@ def call_facts(rules: RuleSet, call: Call) -> CallFacts:
         raw_type = raw_type[5:]
     mapped = rules.local_call_types.get(raw_type, raw_type)
     apco = apco_call_type(mapped) if mapped else None
-    text = " ".join(call.narrative.lower().split())
+    mentions = tuple(_as_keyword(rules, m) for m in rules.narrative.mentions(call.narrative))
     groups = frozenset(
-        group
-        for group, phrases in rules.keywords.items()
-        if any(_contains(text, phrase) for phrase in phrases)
+        group for m in mentions if m.reading is not Reading.NEGATED for group in m.categories
     )
     dispatch = call.dispatch_code.strip()
     weapon_present = call.weapon is True or "weapon" in groups
@@ -429,7 +583,31 @@ def call_facts(rules: RuleSet, call: Call) -> CallFacts:
         medical=medical,
         keyword_groups=groups,
         local_time=local_time,
+        mentions=mentions,
+        conflicts=_conflicts(call, mentions),
     )
+
+
+def _flag_reason(facts: CallFacts, call: Call, name: str, rules: RuleSet) -> str:
+    """ "weapon present (weapon field: yes; narrative: 'knife')", saying where it came from."""
+    sources = []
+    if getattr(call, name) is True:
+        sources.append(f"{name} field: yes")
+    if name == "medical" and call.dispatch_code.strip() in rules.medical_dispatch:
+        sources.append(f"NEMSIS dispatch {call.dispatch_code.strip()}")
+    said = [m for m in facts.mentions if name in m.categories and m.reading is not Reading.NEGATED]
+    if said:
+        quoted = dict.fromkeys(
+            m.quoted() + (" (uncertain)" if m.reading is Reading.UNCERTAIN else "") for m in said
+        )
+        sources.append(f"narrative: {', '.join(quoted)}")
+    certain = (
+        getattr(call, name) is True
+        or (name == "medical" and call.dispatch_code.strip() in rules.medical_dispatch)
+        or any(m.reading is Reading.AFFIRMED for m in said)
+    )
+    state = "present" if certain else "possibly present"
+    return f"{name} {state} ({'; '.join(sources)})"
 
 
 def _flag(facts: CallFacts, name: str) -> bool:
@@ -472,7 +650,7 @@ def _holds(rules: RuleSet, rule: Rule, facts: CallFacts, call: Call) -> list[str
         if cond["weapon"]:
             if not facts.weapon_present:
                 return None
-            reasons.append("a weapon is present")
+            reasons.append(_flag_reason(facts, call, "weapon", rules))
         else:
             if not facts.weapon_screened_absent:
                 return None
@@ -482,13 +660,16 @@ def _holds(rules: RuleSet, rule: Rule, facts: CallFacts, call: Call) -> list[str
             present = _flag(facts, name)
             if present != cond[name]:
                 return None
-            label = "violence" if name == "violence" else "a medical emergency"
-            reasons.append(f"{label} {'reported' if present else 'not reported'}")
+            if present:
+                reasons.append(_flag_reason(facts, call, name, rules))
+            else:
+                label = "violence" if name == "violence" else "a medical emergency"
+                reasons.append(f"{label} not reported")
     if "any_of" in cond:
         found = [name for name in cond["any_of"] if _flag(facts, name)]
         if not found:
             return None
-        reasons.append(f"{' and '.join(found)} present")
+        reasons.extend(_flag_reason(facts, call, name, rules) for name in found)
     if "keywords" in cond:
         hit = sorted(facts.keyword_groups & set(cond["keywords"]))
         if not hit:
@@ -513,23 +694,52 @@ def _holds(rules: RuleSet, rule: Rule, facts: CallFacts, call: Call) -> list[str
     return reasons
 
 
+def _not_civilian_because(facts: CallFacts) -> list[str]:
+    """Why a call may not go to a civilian response ([] when it is eligible)."""
+    why = []
+    if facts.weapon_present:
+        why.append("a weapon is present or possibly present")
+    elif not facts.weapon_screened_absent:
+        why.append("the call taker did not screen for a weapon")
+    if facts.violence:
+        why.append("violence is reported")
+    if facts.medical:
+        why.append("a medical emergency is reported")
+    if not facts.behavioral_health:
+        why.append("not a behavioural-health call")
+    return why
+
+
+def _readings(facts: CallFacts) -> list[str]:
+    """How the narrative's negated and uncertain keywords were read (affirmed ones show in the
+    rule's reasons)."""
+    out = []
+    for m in facts.mentions:
+        groups = ", ".join(sorted(m.categories))
+        if m.reading is Reading.NEGATED:
+            out.append(f"narrative {m.quoted()} read as negated: {groups} not counted")
+        elif m.reading is Reading.UNCERTAIN:
+            out.append(
+                f"narrative {m.quoted()} read as uncertain: {groups} counted as possibly present"
+            )
+    return list(dict.fromkeys(out))
+
+
 def recommend(rules: RuleSet, call: Call) -> Recommendation:
-    """The first rule whose conditions all hold decides; a civilian response is skipped (with
-    the reason recorded) for any call where a weapon is present."""
+    """The first rule whose conditions all hold decides. A civilian response is skipped (with
+    the reason recorded) for any call not eligible for one, whatever the rules say; narrative /
+    field conflicts come first in the reasons."""
     facts = call_facts(rules, call)
-    eligible = (
-        facts.behavioral_health
-        and facts.weapon_screened_absent
-        and not facts.violence
-        and not facts.medical
-    )
+    not_civilian = _not_civilian_because(facts)
     skipped: list[str] = []
     for rule in rules.rules:
         reasons = _holds(rules, rule, facts, call)
         if reasons is None:
             continue
-        if rule.response in CIVILIAN_RESPONSES and facts.weapon_present:
-            skipped.append(f"rule {rule.id} skipped: a weapon is present, so no civilian response")
+        if rule.response in CIVILIAN_RESPONSES and not_civilian:
+            skipped.append(
+                f"rule {rule.id} skipped: {'; '.join(not_civilian)}, so no civilian response"
+            )
             continue
         if not reasons:
             reasons = ["no earlier rule applied (default)"]
@@ -539,10 +749,12 @@ def recommend(rules: RuleSet, call: Call) -> Recommendation:
             response=rule.response,
             rule_id=rule.id,
             rules_version=rules.label,
-            reasons=tuple(skipped + reasons),
+            reasons=(*facts.conflicts, *skipped, *reasons, *_readings(facts)),
             apco_code=facts.apco_code,
-            eligible_for_alternative=eligible,
+            eligible_for_alternative=not not_civilian,
             keyword_groups=tuple(sorted(facts.keyword_groups)),
+            conflicts=facts.conflicts,
+            narrative=facts.mentions,
         )
     raise TriageRuleError(f"{rules.label}: no rule matched (the last rule must match every call)")
 

@@ -150,6 +150,7 @@ def recommend_command(
                     "rule": got.rule_id,
                     "rules_version": got.rules_version,
                     "reasons": list(got.reasons),
+                    "conflicts": list(got.conflicts),
                     "eligible_for_alternative": got.eligible_for_alternative,
                 }
             )

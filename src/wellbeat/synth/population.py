@@ -236,14 +236,24 @@ def add_typos(names: np.ndarray, where: np.ndarray, rng: np.random.Generator) ->
 
 
 def transpose_dob(dob: np.ndarray, where: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Day and month swapped (when both could be a month) or the year's last digits transposed."""
+    """Day and month swapped (when both could be a month) or the year's last digits transposed.
+
+    Every result is a real date with the same digits; a date with no such transposition (a
+    leap day whose transposed year is not a leap year, 2011-11-11) is left as it was."""
     dob = dob.astype("datetime64[D]")
     year = dob.astype("datetime64[Y]").astype(int) + 1970
     month = dob.astype("datetime64[M]").astype(int) % 12 + 1
     day = (dob - dob.astype("datetime64[M]")).astype(int) + 1
     swap_day_month = where & (day <= 12) & (day != month) & (rng.random(len(dob)) < 0.6)
-    swap_year = where & ~swap_day_month & ((year // 10) % 10 != year % 10)
-    new_year = np.where(swap_year, year - year % 100 + (year % 10) * 10 + (year // 10) % 10, year)
+    transposed_year = year - year % 100 + (year % 10) * 10 + (year // 10) % 10
+    # A leap day stays put when the transposed year has no 29 February (1996-02-29 would
+    # become 1969-03-01, a date with other digits); 1948-02-29 -> 1984-02-29 is fine.
+    leap = (transposed_year % 4 == 0) & (
+        (transposed_year % 100 != 0) | (transposed_year % 400 == 0)
+    )
+    leap_day_lost = (month == 2) & (day == 29) & ~leap
+    swap_year = where & ~swap_day_month & ((year // 10) % 10 != year % 10) & ~leap_day_lost
+    new_year = np.where(swap_year, transposed_year, year)
     new_month = np.where(swap_day_month, day, month)
     new_day = np.where(swap_day_month, month, day)
     # Day 29-31 cannot overflow: only days <= 12 move into the month slot.

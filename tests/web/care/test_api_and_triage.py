@@ -123,14 +123,25 @@ def test_triage_recommends_records_and_refuses_civilians_for_weapon_calls(
     recorded = post(
         client,
         "/api/care/triage/calls",
-        {"call_type": "EDP", "narrative": "man with a knife shouting", "weapon": False},
+        {"call_type": "EDP", "narrative": "Mr Zebulon with knives shouting", "weapon": False},
     )
     assert recorded.status_code == 201
     body = recorded.json()
     assert body["response"] == "co_responder" and body["rule_id"] == "weapon-or-violence-behavioral"
+    conflict = (
+        "Conflict: Narrative says 'knive…'; weapon field says no — treated as weapon possibly "
+        "present"
+    )
+    assert body["conflicts"] == [conflict] and body["reasons"][0] == conflict
+    assert body["narrative"] == [
+        {"groups": ["weapon"], "keyword": "knive…", "reading": "affirmed", "cue": ""}
+    ]
     call = TriageCall.objects.get()
     assert call.keyword_groups == ["weapon"]
-    assert "knife" not in json.dumps(list(TriageCall.objects.values()), default=str)
+    assert call.conflicts == [conflict.removeprefix("Conflict: ")]
+    # Only the rules' vocabulary is stored: not the narrative's words.
+    stored = json.dumps(list(TriageCall.objects.values()), default=str)
+    assert "Zebulon" not in stored and "shouting" not in stored and "knives" not in stored
     civilian = post(
         client,
         f"/api/care/triage/calls/{call.public_id}/outcome",
@@ -163,6 +174,36 @@ def test_triage_pages(client: Client, care: Any, login_as: Any) -> None:
     )
     call.refresh_from_db()
     assert call.outcome == "resolved_on_scene"
+
+
+def test_triage_page_shows_a_narrative_field_conflict(
+    client: Client, care: Any, login_as: Any
+) -> None:
+    login_as(client, care.world.users["mpd_officer"])
+    response = client.post(
+        "/care/triage/",
+        {
+            "call_type": "SUICTHRT",
+            "narrative": "suicidal, no weapon seen",
+            "weapon": "yes",
+            "violence": "no",
+            "medical": "no",
+        },
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="conflicts" role="alert"' in page
+    assert (
+        "Narrative says &#x27;no weapon&#x27;; weapon field says yes — treated as weapon "
+        "possibly present"
+    ) in page
+    assert "narrative &#x27;no weapon&#x27; read as negated: weapon not counted" in page
+    calm = client.post(
+        "/care/triage/",
+        {"call_type": "CHKWEL", "narrative": "has no weapons", "weapon": "no",
+         "violence": "no", "medical": "no"},
+    )  # fmt: skip
+    calm_page = client.get(calm["Location"]).content.decode()
+    assert 'id="conflicts"' not in calm_page
 
 
 def test_measures_from_recorded_work(client: Client, care: Any, login_as: Any) -> None:

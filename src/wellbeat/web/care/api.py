@@ -10,12 +10,12 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from wellbeat.care.directory import DirectoryQuery
 from wellbeat.care.hsds import ServiceUpdate
 from wellbeat.care.measures import PERIODS
-from wellbeat.care.triage import Call, recommend
+from wellbeat.care.triage import Call, Recommendation, recommend
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import User
 from wellbeat.web.api.auth import UserSessionAuth
@@ -387,14 +387,49 @@ class CallIn(Schema):
     area: str = ""
 
 
+class NarrativeMentionOut(Schema):
+    """One keyword of the narrative and how it was read."""
+
+    groups: list[str]
+    keyword: str
+    reading: str = Field(description="affirmed, negated or uncertain (counts as present)")
+    cue: str = Field(description="the negation or uncertainty cue; empty when affirmed")
+
+
 class RecommendationOut(Schema):
     response: str
     rule_id: str
     rules_version: str
     reasons: list[str]
+    conflicts: list[str] = Field(
+        description="where the narrative and a weapon / violence / medical field disagree; "
+        "the safer reading was taken (also the first reasons)"
+    )
+    narrative: list[NarrativeMentionOut]
     apco_code: str | None
     eligible_for_alternative: bool
     call_id: str | None = None
+
+
+def _recommendation(got: Recommendation) -> dict[str, Any]:
+    return {
+        "response": got.response.value,
+        "rule_id": got.rule_id,
+        "rules_version": got.rules_version,
+        "reasons": list(got.reasons),
+        "conflicts": list(got.conflicts),
+        "narrative": [
+            {
+                "groups": sorted(m.categories),
+                "keyword": m.text,
+                "reading": m.reading.value,
+                "cue": m.cue,
+            }
+            for m in got.narrative
+        ],
+        "apco_code": got.apco_code,
+        "eligible_for_alternative": got.eligible_for_alternative,
+    }
 
 
 class OutcomeIn(Schema):
@@ -418,8 +453,7 @@ def triage_recommend(request: HttpRequest, body: CallIn) -> dict[str, Any]:
         raise ApiError(
             "forbidden", "triage needs the officer, clinician or program_manager role", status=403
         )
-    got = recommend(actions.current_rules(), _call(body))
-    return {**got.__dict__, "response": got.response.value, "reasons": list(got.reasons)}
+    return _recommendation(recommend(actions.current_rules(), _call(body)))
 
 
 @router.post("/triage/calls", response={201: RecommendationOut}, summary="Triage and record a call")
@@ -430,12 +464,7 @@ def triage_record(request: HttpRequest, body: CallIn) -> Status:
         raise _api_error(exc) from exc
     return Status(
         201,
-        {
-            **got.__dict__,
-            "response": got.response.value,
-            "reasons": list(got.reasons),
-            "call_id": str(row.public_id),
-        },
+        {**_recommendation(got), "call_id": str(row.public_id)},
     )
 
 

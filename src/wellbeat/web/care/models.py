@@ -19,7 +19,7 @@ from wellbeat.care.fhir import ReferralRecord
 from wellbeat.care.hsds import DirectoryService, service_from_hsds
 from wellbeat.care.lifecycle import TaskStatus
 from wellbeat.care.measures import CallOutcome
-from wellbeat.care.triage import Response
+from wellbeat.care.triage import CONFLICT_PREFIX, Response
 
 STATUS_CHOICES = [(s.value, s.label) for s in TaskStatus]
 RESPONSE_CHOICES = [(r.value, r.label) for r in Response]
@@ -255,7 +255,8 @@ class FollowUp(models.Model):
 
 class TriageCall(models.Model):
     """A 911 call with the triage recommendation, the response actually sent and the outcome.
-    Only the keyword groups the narrative matched are kept, never the narrative itself."""
+    Only the keyword groups the narrative matched are kept, never the narrative itself; the
+    reasons quote the rules' keywords and cues ("no weapon"), not the narrative's words."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
@@ -286,3 +287,14 @@ class TriageCall(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-pk"]
+
+    @property
+    def conflicts(self) -> list[str]:
+        """The narrative / field disagreements among the reasons (shown apart, first)."""
+        return [
+            r.removeprefix(CONFLICT_PREFIX) for r in self.reasons if r.startswith(CONFLICT_PREFIX)
+        ]
+
+    @property
+    def other_reasons(self) -> list[str]:
+        return [r for r in self.reasons if not r.startswith(CONFLICT_PREFIX)]
