@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -84,6 +85,8 @@ SEX_SYNONYMS = {
     "x": "other",
 }
 """Spellings every source uses for sex, recognised case-insensitively after the profile's map."""
+
+_T = TypeVar("_T")
 
 _OFFSET_AT_END = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|UTC|[+-]\d{2}(:?\d{2})?)$"
 
@@ -170,7 +173,30 @@ def _csv_header(path: Path) -> tuple[str, ...]:
     return tuple(header)
 
 
+CSV_BLOCK_BYTES = 1 << 20
+"""Bytes of CSV Arrow parses at a time; a record must fit in one block, so a larger one makes
+the read start again with blocks ``GROWTH`` times larger, up to ``MAX_RECORD_BYTES``."""
+NDJSON_OBJECT_BYTES = 1 << 24
+"""DuckDB's largest NDJSON line to start with (its default), grown like ``CSV_BLOCK_BYTES``."""
+GROWTH = 8
+MAX_RECORD_BYTES = 1 << 28
+"""The largest record (CSV row or NDJSON line) prepare reads: 256 MiB. Beyond it, prepare stops
+and names the line and the column holding the oversized value."""
+
+
+def _buffer_sizes(start: int) -> Iterator[int]:
+    size = start
+    while size < MAX_RECORD_BYTES:
+        yield size
+        size *= GROWTH
+    yield MAX_RECORD_BYTES
+
+
 def _read_csv(path: Path, columns: list[str]) -> pa.Table:
+    """The named columns as text. Arrow parses the whole record, read columns or not, in blocks
+    that must each hold whole records: a huge value (even in a column the profile drops) makes
+    the read start again with larger blocks, and a record over MAX_RECORD_BYTES stops prepare
+    with its line and column."""
     convert = pacsv.ConvertOptions(
         include_columns=columns,
         column_types={column: pa.string() for column in columns},
@@ -180,7 +206,50 @@ def _read_csv(path: Path, columns: list[str]) -> pa.Table:
     )
     # Narratives often hold line breaks inside quotes: a record is a data row, not a line.
     parse = pacsv.ParseOptions(newlines_in_values=True)
-    return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+    for block in _buffer_sizes(CSV_BLOCK_BYTES):
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=block),
+                parse_options=parse,
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):  # Arrow: "straddling object straddles two blocks"
+                raise
+    raise _oversized_csv_record(path)
+
+
+def _oversized_csv_record(path: Path) -> PrepareError:
+    """Find the first CSV record longer than MAX_RECORD_BYTES and say where it is."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            line = reader.line_num + 1
+            for record in reader:
+                sizes = [len(value.encode("utf-8")) for value in record]
+                if sum(sizes) > MAX_RECORD_BYTES:
+                    index = sizes.index(max(sizes))
+                    column = header[index] if index < len(header) else f"number {index + 1}"
+                    return _oversized(path, line, column, max(sizes))
+                line = reader.line_num + 1
+    finally:
+        csv.field_size_limit(limit)
+    return _oversized(path, None, None, None)
+
+
+def _oversized(path: Path, line: int | None, column: str | None, size: int | None) -> PrepareError:
+    return PrepareError(
+        path,
+        f"column {column!r}" if column else "(extract)",
+        f"records of at most {MAX_RECORD_BYTES // 2**20} MiB, every column counted (even one "
+        "the profile does not use)",
+        f"a value of {size / 2**20:,.0f} MiB" if size else "a larger record",
+        line,
+    )
 
 
 def _read_parquet(path: Path, columns: list[str]) -> tuple[pa.Table, frozenset[str]]:
@@ -206,26 +275,62 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.string())
 
 
+def _with_object_size(path: Path, run: Callable[[duckdb.DuckDBPyConnection, int], _T]) -> _T:
+    """Run a DuckDB read of an NDJSON file, allowing longer lines when one does not fit (DuckDB
+    needs a whole line in memory, read columns or not); a line over MAX_RECORD_BYTES stops
+    prepare with its line and column."""
+    for size in _buffer_sizes(NDJSON_OBJECT_BYTES):
+        with duckdb.connect() as con:
+            con.execute("SET preserve_insertion_order = true")
+            try:
+                return run(con, size)
+            except duckdb.InvalidInputException as exc:
+                if "maximum_object_size" not in str(exc):
+                    raise
+    raise _oversized_ndjson_line(path)
+
+
+def _oversized_ndjson_line(path: Path) -> PrepareError:
+    with path.open("rb") as handle:
+        for line, text in enumerate(handle, start=1):
+            if len(text) > MAX_RECORD_BYTES:
+                try:
+                    values = json.loads(text)
+                except ValueError:
+                    return _oversized(path, line, None, None)
+                if not isinstance(values, dict) or not values:
+                    return _oversized(path, line, None, None)
+                sizes = {key: len(json.dumps(value)) for key, value in values.items()}
+                column = max(sizes, key=lambda key: sizes[key])
+                return _oversized(path, line, column, sizes[column])
+    return _oversized(path, None, None, None)
+
+
 def _ndjson_keys(path: Path) -> tuple[str, ...]:
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_ndjson_objects(?) ORDER BY k",
-            [str(path)],
+    def run(con: duckdb.DuckDBPyConnection, size: int) -> list[tuple[object, ...]]:
+        return con.execute(
+            "SELECT DISTINCT unnest(json_keys(json)) AS k "
+            "FROM read_ndjson_objects(?, maximum_object_size = ?) ORDER BY k",
+            [str(path), size],
         ).fetchall()
-    return tuple(str(row[0]) for row in rows)
+
+    return tuple(str(row[0]) for row in _with_object_size(path, run))
 
 
 def _read_ndjson(path: Path, columns: list[str]) -> pa.Table:
     """Every named key as text (numbers and booleans as written, nested values as JSON)."""
     quoted = (column.replace("'", "''") for column in columns)
     struct = "{" + ", ".join(f"'{column}': 'VARCHAR'" for column in quoted) + "}"
-    with duckdb.connect() as con:
-        con.execute("SET preserve_insertion_order = true")
+
+    def run(con: duckdb.DuckDBPyConnection, size: int) -> pa.Table:
         relation = con.sql(
-            f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct})",
+            f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct}, "
+            f"maximum_object_size = {int(size)})",
             params=[str(path)],
         )
         return relation.to_arrow_table()
+
+    return _with_object_size(path, run)
 
 
 def file_sha256(path: Path) -> str:
