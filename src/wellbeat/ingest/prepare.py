@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from wellbeat import __version__
 from wellbeat.events.schema import AGE_BANDS, BATCH_SCHEMA
+from wellbeat.ingest.codecheck import CodeReport
 from wellbeat.ingest.connectors import CONNECTORS
 from wellbeat.ingest.connectors.base import (
     ATTRIBUTES_TYPE,
@@ -61,6 +62,8 @@ from wellbeat.privacy.pseudonym import Identity
 BATCH_FORMAT = "wellbeat-batch/1"
 EVENTS_FILE = "events.parquet"
 BATCH_FILE = "batch.json"
+REPORT_FILE = "report.json"
+REPORT_FORMAT = "wellbeat-prepare-report/1"
 CHUNK_ROWS = 262_144
 """Rows mapped and written at a time: bounds memory and paces the progress bar."""
 DICTIONARY_PAGE_BYTES = 1 << 24
@@ -117,6 +120,10 @@ class BatchSummary:
     key_fingerprint: str
     metadata: Mapping[str, object]
     seconds: float
+    codes: Sequence[Mapping[str, object]] = ()
+    """``CodeReport.to_json()``: per ``codes:`` entry, unmapped and unknown codes."""
+    code_problems: Sequence[str] = ()
+    """``CodeReport.lines()``: one sentence per column with unmapped or unknown codes."""
 
     def as_json(self) -> dict[str, object]:
         """The one object ``wellbeat prepare --json`` prints."""
@@ -127,7 +134,21 @@ class BatchSummary:
             "connector": self.connector,
             "events_sha256": self.events_sha256,
             "key_fingerprint": self.key_fingerprint,
+            "codes": [dict(entry) for entry in self.codes],
         }
+
+
+class UnmappedCodesError(PrepareError):
+    """``--fail-on-unmapped`` and the extract has codes unmapped or not in their code set."""
+
+    def __init__(self, extract: Path, report: CodeReport) -> None:
+        self.report = report
+        super().__init__(
+            extract,
+            "codes",
+            "every code mapped by the profile and in its code set (--fail-on-unmapped)",
+            "; ".join(report.lines()) + "; no batch written",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,12 +587,13 @@ def apply_map_on(keys: pa.Array, mapping: Mapping[str, str], fallback: pa.Array)
     return pc.if_else(pc.is_null(index), fallback, targets.take(index))
 
 
-def _codes(table: pa.Table, profile: Profile) -> pa.ListArray:
-    """Namespaced codes per row from every ``codes:`` entry, in profile order, de-duplicated."""
+def _codes(table: pa.Table, profile: Profile, report: CodeReport | None) -> pa.ListArray:
+    """Namespaced codes per row from every ``codes:`` entry, in profile order, de-duplicated.
+    ``report`` (if given) tallies the codes left unmapped or not in their code set."""
     n = table.num_rows
     rows: list[np.ndarray] = []
     values: list[pa.Array] = []
-    for mapping in profile.codes:
+    for index, mapping in enumerate(profile.codes):
         column = table.column(mapping.column).combine_chunks()
         if mapping.split is None:
             cells = pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), column)
@@ -580,6 +602,8 @@ def _codes(table: pa.Table, profile: Profile) -> pa.ListArray:
         flat = _trimmed(pc.list_flatten(cells))
         parents = pc.list_parent_indices(cells).to_numpy(zero_copy_only=False)
         coded = apply_map(flat, mapping.map)
+        if report is not None:
+            report.add(index, mapping, flat, coded)
         prefixed = pc.binary_join_element_wise(f"{mapping.namespace}:", coded, "")
         rows.append(parents)
         values.append(prefixed)
@@ -595,11 +619,13 @@ def map_rows(
     first_row: int,
     temporal: frozenset[str] = frozenset(),
     event_id_prefix: str = "",
+    report: CodeReport | None = None,
 ) -> tuple[pa.Table, dict[str, pa.Array]]:
     """Map a slice of the extract (text columns) onto BATCH_SCHEMA; also return the kept text.
 
     ``first_row`` is the 1-based data-row number of the slice's first row. The identity columns
-    are not touched here (``person_token`` and ``linkage_code`` come back null).
+    are not touched here (``person_token`` and ``linkage_code`` come back null). ``report``, if
+    given, tallies the codes the profile leaves unmapped or the code sets lack.
     """
     n = table.num_rows
 
@@ -659,7 +685,7 @@ def map_rows(
     else:
         out["age_band"] = null
 
-    out["codes"] = _codes(table, profile)
+    out["codes"] = _codes(table, profile, report)
     out["syndromes"] = constant_lists(n, ())
     out["sensitivity"] = constant_lists(n, profile.sensitivity)
     out["person_token"] = null
@@ -800,11 +826,15 @@ def prepare_extract(
     *,
     progress: bool = False,
     overwrite: bool = False,
+    fail_on_unmapped: bool = False,
 ) -> BatchSummary:
     """Prepare the extract at ``extract_path`` with ``profile`` and ``key`` into directory ``out``.
 
     The batch is written beside ``out`` under a temporary name and renamed into place when
-    complete, so a half-written batch is never mistaken for a finished one.
+    complete, so a half-written batch is never mistaken for a finished one. Codes the profile
+    leaves unmapped or the code sets lack are reported (``BatchSummary.codes``, the batch's
+    ``report.json``); with ``fail_on_unmapped`` they raise ``UnmappedCodesError`` instead and
+    no batch is written.
     """
     started = time.perf_counter()
     destination = Path(out)
@@ -822,6 +852,7 @@ def prepare_extract(
         Pseudonymiser(key, profile.identity, extract.temporal) if profile.identity else None
     )
     event_id_prefix = f"{profile.name}:{source_sha256[:12]}:"
+    report = CodeReport(profile.codes)
 
     staging = destination.parent / f".{destination.name}.preparing-{os.getpid()}"
     if staging.exists():
@@ -858,6 +889,7 @@ def prepare_extract(
                     first_row=start + 1,
                     temporal=extract.temporal,
                     event_id_prefix=event_id_prefix,
+                    report=report,
                 )
                 if pseudonyms is not None:
                     tokens, codes = pseudonyms.apply(rows)
@@ -876,6 +908,8 @@ def prepare_extract(
             if pending is not None:
                 pending.result()
         bar.close()
+        if fail_on_unmapped and not report.clean:
+            raise UnmappedCodesError(extract.path, report)
         events_sha256 = file_sha256(events_path)
         metadata: dict[str, object] = {
             "format": BATCH_FORMAT,
@@ -892,6 +926,11 @@ def prepare_extract(
             "bloom": dict(BLOOM_PARAMETERS),
         }
         (staging / BATCH_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        report_json = {"format": REPORT_FORMAT, "rows": extract.table.num_rows}
+        report_json["codes"] = report.to_json()
+        (staging / REPORT_FILE).write_text(
+            json.dumps(report_json, indent=2) + "\n", encoding="utf-8"
+        )
         if destination.exists():
             shutil.rmtree(destination)
         staging.rename(destination)
@@ -908,6 +947,8 @@ def prepare_extract(
         key_fingerprint=str(metadata["key_fingerprint"]),
         metadata=metadata,
         seconds=time.perf_counter() - started,
+        codes=report.to_json(),
+        code_problems=report.lines(),
     )
 
 
@@ -919,6 +960,7 @@ def prepare(
     *,
     progress: bool = False,
     overwrite: bool = False,
+    fail_on_unmapped: bool = False,
 ) -> BatchSummary:
     """Load the profile and key, then ``prepare_extract`` (what the CLI runs)."""
     profile = load_profile(profile_path)
@@ -928,4 +970,12 @@ def prepare(
         raise PrepareError(
             key_file, "(key file)", "32+ random bytes as hex", _first_line(exc)
         ) from exc
-    return prepare_extract(extract_path, profile, key, out, progress=progress, overwrite=overwrite)
+    return prepare_extract(
+        extract_path,
+        profile,
+        key,
+        out,
+        progress=progress,
+        overwrite=overwrite,
+        fail_on_unmapped=fail_on_unmapped,
+    )
