@@ -37,7 +37,7 @@ def _lake_files(data: Path) -> dict[str, bytes]:
     }
 
 
-BAD_ROWS = {
+BAD_ROWS: dict[int, dict[str, Any]] = {
     3: {"sector": "polise"},
     4: {"occurred_at": "not a time"},
     5: {"lat": "123"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -35,7 +36,8 @@ codes:
   - {column: Dx, namespace: icd10cm}
   - {column: Local, namespace: local}
 """
-ROWS = [
+Row = tuple[str, str, str, str, str]
+ROWS: list[Row] = [
     # Id, CallType, Offenses, Dx, Local
     ("1", "PSYCH", "13A;90C", "T40.1X1A", "x"),
     ("2", "PSYCHO", "13A; 99Z", "banana", "y"),
@@ -46,7 +48,7 @@ ROWS = [
 ]
 
 
-def _extract(rows: list[tuple[str, ...]] = ROWS) -> str:
+def _extract(rows: list[Row] = ROWS) -> str:
     lines = ["Id,At,CallType,Offenses,Dx,Local"]
     lines += [f"{i},2024-03-01T08:00:00Z,{c},{o},{d},{x}" for i, c, o, d, x in rows]
     return "\n".join(lines) + "\n"
@@ -85,7 +87,7 @@ def test_the_report_counts_and_gives_examples_per_column_across_slices(
 ) -> None:
     monkeypatch.setattr(prepare_module, "CHUNK_ROWS", 2)  # tallies add up over three slices
     prepared = prepare_text(tmp_path, _extract(), PROFILE)
-    codes = {entry["column"]: entry for entry in prepared.summary.codes}
+    codes: dict[str, Any] = {str(entry["column"]): entry for entry in prepared.summary.codes}
 
     call = codes["CallType"]
     assert (call["namespace"], call["codes"]) == ("apco", 6)
@@ -127,7 +129,11 @@ def _cli_inputs(tmp_path: Path, extract: str) -> list[str]:
     (tmp_path / "x.csv").write_text(extract, encoding="utf-8")
     (tmp_path / "p.yaml").write_text(PROFILE, encoding="utf-8")
     key = key_file(tmp_path)
-    return ["prepare", str(tmp_path / "x.csv"), "--profile", str(tmp_path / "p.yaml")] + [
+    return [
+        "prepare",
+        str(tmp_path / "x.csv"),
+        "--profile",
+        str(tmp_path / "p.yaml"),
         "--key-file",
         str(key),
         "--out",
@@ -155,7 +161,7 @@ def test_fail_on_unmapped_writes_no_batch_and_says_which_codes(tmp_path: Path) -
 
 
 def test_fail_on_unmapped_passes_a_clean_extract(tmp_path: Path) -> None:
-    clean = [("1", "PSYCH", "13A", "T40.1X1A", "x"), ("2", "WELF", "", "", "")]
+    clean: list[Row] = [("1", "PSYCH", "13A", "T40.1X1A", "x"), ("2", "WELF", "", "", "")]
     args = _cli_inputs(tmp_path, _extract(clean))
     result = CliRunner().invoke(cli, [*args, "--fail-on-unmapped", "--json"])
     assert result.exit_code == 0, result.output
