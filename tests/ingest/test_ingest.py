@@ -37,7 +37,7 @@ def _lake_files(data: Path) -> dict[str, bytes]:
     }
 
 
-BAD_ROWS = {
+BAD_ROWS: dict[int, dict[str, Any]] = {
     3: {"sector": "polise"},
     4: {"occurred_at": "not a time"},
     5: {"lat": "123"},
@@ -97,7 +97,12 @@ def test_a_batch_with_only_bad_rows_commits_an_empty_batch(tmp_path: Path) -> No
     assert (result.committed, result.quarantined) == (0, 2)
     (manifest,) = list_batches(data)
     assert manifest.files == () and manifest.quarantined == 2
-    assert _ingest(batch, data).already_ingested
+    # committing nothing does not make the batch "done": a retry validates it again, and
+    # replaces the manifest rather than adding one
+    again = _ingest(batch, data)
+    assert not again.already_ingested
+    assert (again.batch_id, again.committed, again.quarantined) == (result.batch_id, 0, 2)
+    assert len(list_batches(data)) == 1
 
 
 def test_events_outside_every_area_are_kept_and_marked(tmp_path: Path) -> None:
@@ -254,8 +259,10 @@ def test_property_counts_balance_and_ingesting_twice_equals_once(
             with first.quarantine_path.open(newline="") as handle:
                 quarantined_rows = {int(r["row_number"]) for r in csv.DictReader(handle)}
             assert quarantined_rows == bad
-        assert second.already_ingested
+        # a batch that committed nothing is validated again on a retry (with the same outcome)
+        assert second.already_ingested == (first.committed > 0 or first.rows_in == 0)
         assert (second.committed, second.quarantined) == (first.committed, first.quarantined)
+        assert len(list_batches(data)) == 1
         assert _lake_files(data) == files
         count = open_engine(data).aggregate(AggregateQuery(EventFilter()))
         assert count.column("count").to_pylist() == [len(rows) - len(bad)]

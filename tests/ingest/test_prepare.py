@@ -245,7 +245,11 @@ def test_batch_json_records_what_the_hub_needs(tmp_path: Path) -> None:
     assert meta["bloom"]["length_bits"] == 1024
     assert datetime.fromisoformat(meta["prepared_at"]).tzinfo is not None
     assert KEY_HEX not in json.dumps(meta)
-    assert sorted(p.name for p in batch.summary.batch.iterdir()) == ["batch.json", "events.parquet"]
+    assert sorted(p.name for p in batch.summary.batch.iterdir()) == [
+        "batch.json",
+        "events.parquet",
+        "report.json",
+    ]
 
 
 def test_parquet_and_ndjson_extracts_give_the_same_events(tmp_path: Path) -> None:
@@ -310,15 +314,27 @@ def test_cli_prints_one_json_object(tmp_path: Path) -> None:
         "connector",
         "events_sha256",
         "key_fingerprint",
+        "codes",
     }
     assert payload["rows"] == 4 and payload["agency"] == "MPD"
+    assert [(c["column"], c["namespace"]) for c in payload["codes"]] == [
+        ("CallType", "apco"),
+        ("Offenses", "nibrs"),
+    ]
     again = CliRunner().invoke(cli, [*args, "--out", str(out)])
     assert again.exit_code == 1
     assert "non-empty directory" in again.output
     summary = CliRunner().invoke(cli, [*args, "--out", str(out), "--overwrite"])
     assert summary.exit_code == 0
-    assert summary.output.startswith("prepared 4 rows of MPD (generic) into")
-    assert len(summary.output.strip().splitlines()) == 1
+    first, *codes = summary.output.strip().splitlines()
+    assert first.startswith("prepared 4 rows of MPD (generic) into")
+    # CFS and OD are not in the profile's map; CFS is not an APCO call type either
+    assert codes == [
+        "codes: column 'CallType' (apco): 2 of 4 codes not in the profile's map, passed through "
+        "unchanged; 2 distinct, e.g. 'CFS' (1), 'OD' (1)",
+        "codes: column 'CallType' (apco): 1 of 4 codes not in the APCO call types "
+        "(apco_call_types.csv); 1 distinct, e.g. 'CFS' (1)",
+    ]
 
 
 def test_cli_user_errors_are_one_line_without_traceback(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from test_ingest_support import NOW, batch_table, good_row
 
@@ -77,6 +79,50 @@ def test_duplicate_event_ids_keep_the_first_occurrence() -> None:
     assert reasons == {
         2: "duplicate event_id in this batch (first at row 1)",
         3: "duplicate event_id in this batch (first at row 1)",
+    }
+
+
+@pytest.mark.parametrize("missing", [None, "", "   "])
+def test_a_repeated_event_id_is_caught_beside_a_missing_one(missing: str | None) -> None:
+    # Issue 8 item 2: hash(NULL) is a value, so a null id used to hide the repeat of E1.
+    rows = [good_row(1), good_row(2, event_id="E1"), good_row(3, event_id=missing)]
+    result = validate_rows(batch_table(rows), agency="MPD", now=NOW)
+    assert result.valid.column("row_number").to_pylist() == [1]
+    reasons = {p["row_number"]: p["reason"] for p in result.problems.to_pylist()}
+    assert reasons == {
+        2: "duplicate event_id in this batch (first at row 1)",
+        3: "required: a non-empty event id",
+    }
+
+
+def test_ids_equal_once_trimmed_are_duplicates() -> None:
+    rows = [good_row(1), good_row(2, event_id=" E1"), good_row(3, event_id="E1\t")]
+    result = validate_rows(batch_table(rows), agency="MPD", now=NOW)
+    assert result.valid.column("row_number").to_pylist() == [1]
+    assert result.problems.column("row_number").to_pylist() == [2, 3]
+
+
+def test_an_event_id_already_in_the_lake_is_a_duplicate(tmp_path: Path) -> None:
+    lake = tmp_path / "part-0.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": ["E1", "E2", "E3"],
+                "agency": ["MPD", "MPD", "OTHER"],
+                "batch_id": ["b1", "b2", "b3"],
+            }
+        ),
+        lake,
+    )
+    rows = [good_row(1), good_row(2), good_row(3), good_row(4, event_id=" E2")]
+    result = validate_rows(batch_table(rows), agency="MPD", now=NOW, lake_files=[lake])
+    # E3 belongs to another agency: an id is unique per agency, so it is not a duplicate
+    assert result.valid.column("event_id").to_pylist() == ["E3"]
+    reasons = {p["row_number"]: p["reason"] for p in result.problems.to_pylist()}
+    assert reasons == {
+        1: "duplicate event_id: already in the lake (batch b1)",
+        2: "duplicate event_id: already in the lake (batch b2)",
+        4: "duplicate event_id: already in the lake (batch b2)",
     }
 
 

@@ -42,7 +42,9 @@ def ingest_command(batch: Path, data_dir: Path, agency: str | None, as_json: boo
     """Ingest BATCH (a `wellbeat prepare` directory, or a CSV/NDJSON file in the batch columns).
 
     Bad rows go to DATA/quarantine/<batch_id>.csv with row number, field, value and reason;
-    good rows commit atomically. Ingesting the same content again changes nothing.
+    good rows commit atomically. Ingesting the same batch again changes nothing,
+    unless it committed nothing (then it is validated again). An event id the agency already
+    committed is quarantined, never committed twice.
     """
     from wellbeat.ingest.ingest import BatchError, ingest_batch
     from wellbeat.ingest.plain import ingest_file

@@ -33,7 +33,7 @@ def register(cli: click.Group) -> None:
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Batch directory to write (events.parquet + batch.json).",
+    help="Batch directory to write (events.parquet, batch.json and report.json).",
 )
 @click.option(
     "--overwrite",
@@ -41,11 +41,17 @@ def register(cli: click.Group) -> None:
     help="Replace an existing batch directory at --out instead of refusing.",
 )
 @click.option(
+    "--fail-on-unmapped",
+    is_flag=True,
+    help="Exit 1 without writing the batch when a code is not in its profile map or not in "
+    "its code set (reported either way).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print one JSON object {batch, rows, agency, connector, events_sha256, "
-    "key_fingerprint} instead of the summary line.",
+    "key_fingerprint, codes} instead of the summary line.",
 )
 def prepare_command(
     extract: Path,
@@ -53,12 +59,15 @@ def prepare_command(
     key_file: Path,
     out: Path,
     overwrite: bool,
+    fail_on_unmapped: bool,
     as_json: bool,
 ) -> None:
     """Prepare EXTRACT (CSV, Parquet or NDJSON) into a shareable batch at the agency.
 
     Identifiers become a keyed pseudonym and a Bloom-filter linkage code; identity columns,
-    free text and every column the profile does not name are left behind.
+    free text and every column the profile does not name are left behind. Codes the profile
+    leaves unmapped or that are not in their code set are reported (count and examples per
+    column), also in the batch's report.json.
     """
     from wellbeat.ingest.prepare import prepare
     from wellbeat.ingest.profile import PrepareError
@@ -71,6 +80,7 @@ def prepare_command(
             out,
             progress=not as_json and sys.stderr.isatty(),
             overwrite=overwrite,
+            fail_on_unmapped=fail_on_unmapped,
         )
     except PrepareError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -83,3 +93,5 @@ def prepare_command(
         f"{summary.batch} in {summary.seconds:.1f}s ({rate:,.0f} rows/s); "
         f"key {summary.key_fingerprint}, events sha256 {summary.events_sha256[:12]}"
     )
+    for line in summary.code_problems:
+        click.echo(f"codes: {line}")

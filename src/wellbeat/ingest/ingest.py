@@ -3,8 +3,10 @@
 ``ingest_batch`` reads a batch (``events.parquet`` + ``batch.json``, see docs/profiles.md),
 validates every row (``ingest.validate``), quarantines bad rows with line, field and reason,
 assigns each good row to every area layer and an H3 cell, and commits the batch and its cube
-atomically (docs/data-directory.md). The content hash is the batch's identity, so ingesting the
-same content again changes nothing. See docs/ingest.md.
+atomically (docs/data-directory.md). The hash of the content and the agency is the batch's
+identity, so ingesting the same batch again changes nothing; an event id the agency already
+committed, in this batch or an earlier one, is quarantined, never committed twice. See
+docs/ingest.md.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from wellbeat.lake.store import (
     BatchManifest,
     LakePaths,
     commit_batch,
+    event_files,
     find_batch,
     lake_lock,
     remove_orphans,
@@ -46,7 +49,23 @@ BATCH_FORMAT = "wellbeat-batch/1"
 EVENTS_FILE = "events.parquet"
 BATCH_FILE = "batch.json"
 BATCH_ID_LENGTH = 16
-"""Hex digits of the events file's SHA-256 used as the batch id (the full hash is kept too)."""
+"""Hex digits of the batch identity (``batch_identity``) used as the batch id."""
+
+
+def batch_identity(events_sha256: str, agency: str) -> str:
+    """The batch id: a hash of what decides where the rows go, the events and the agency.
+
+    The events alone are not enough: a batch whose ``batch.json`` named the wrong agency is
+    quarantined whole, and the corrected batch (same events, right agency) must not be taken
+    for it. The full events SHA-256 is kept in the manifest too.
+    """
+    material = f"{BATCH_FORMAT}\nagency={agency}\nevents_sha256={events_sha256}\n"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:BATCH_ID_LENGTH]
+
+
+def legacy_batch_id(events_sha256: str) -> str:
+    """The batch id of lakes written before the agency was part of it (events hash only)."""
+    return events_sha256[:BATCH_ID_LENGTH]
 
 
 class BatchError(ValueError):
@@ -121,7 +140,7 @@ class Batch:
 
     @property
     def batch_id(self) -> str:
-        return self.events_sha256[:BATCH_ID_LENGTH]
+        return batch_identity(self.events_sha256, self.agency)
 
 
 def file_sha256(path: Path) -> str:
@@ -247,14 +266,43 @@ def ingest_batch(
 ) -> IngestResult:
     """Validate a prepared batch and commit it atomically to the hub's lake.
 
-    Idempotent: a batch whose content was already committed is a no-op returning
-    ``already_ingested=True``. ``now`` (default: the clock) is the hub time rows may not
-    postdate by more than ``validate.FUTURE_TOLERANCE``.
+    Idempotent: a batch (same events, same agency) already committed is a no-op returning
+    ``already_ingested=True``, unless it committed nothing: then it is validated again.
+    ``now`` (default: the clock) is the hub time rows may not postdate by more than
+    ``validate.FUTURE_TOLERANCE``.
     """
     steps = progress_steps(progress)
     next(steps)
     batch = read_batch(Path(batch_dir))
     return ingest_table(batch, Path(data_dir), now=now, steps=steps)
+
+
+def _committed_before(batch: Batch, data_dir: Path) -> BatchManifest | None:
+    """The manifest of this batch if the lake already holds it, by its id or its legacy id."""
+    candidates = (batch.batch_id, legacy_batch_id(batch.events_sha256))
+    for batch_id in dict.fromkeys(candidates):
+        existing = find_batch(data_dir, batch_id)
+        if existing is None:
+            continue
+        if existing.events_sha256 == batch.events_sha256 and existing.agency == batch.agency:
+            return existing
+        if batch_id == batch.batch_id:
+            raise BatchError(
+                batch.source,
+                f"content hashing to batch id {batch_id} to match the committed batch",
+                f"a different SHA-256 ({batch.events_sha256}) or agency ({batch.agency})",
+                field="events_sha256",
+            )
+    return None
+
+
+def _forget_replaced(data_dir: Path, old: BatchManifest, new: BatchManifest) -> None:
+    """After a retry of a batch that committed nothing: remove what the new outcome replaced
+    (its quarantine file if the retry has none, and a manifest under the batch's legacy id)."""
+    if old.quarantine_path and old.quarantine_path != new.quarantine_path:
+        (data_dir / old.quarantine_path).unlink(missing_ok=True)
+    if old.batch_id != new.batch_id:
+        LakePaths(data_dir).manifest_path(old.batch_id).unlink(missing_ok=True)
 
 
 def ingest_table(
@@ -270,17 +318,10 @@ def ingest_table(
     batch_id = batch.batch_id
     with lake_lock(data_dir):
         remove_orphans(data_dir)
-        existing = find_batch(data_dir, batch_id)
-        if existing is not None:
-            if existing.events_sha256 != batch.events_sha256:
-                raise BatchError(
-                    batch.source,
-                    f"content hashing to batch id {batch_id} to match the committed batch",
-                    f"a different SHA-256 ({batch.events_sha256})",
-                    field="events_sha256",
-                )
+        existing = _committed_before(batch, data_dir)
+        if existing is not None and (existing.committed or not existing.quarantined):
             return IngestResult(
-                batch_id=batch_id,
+                batch_id=existing.batch_id,
                 rows_in=existing.rows_in,
                 committed=existing.committed,
                 quarantined=existing.quarantined,
@@ -290,6 +331,9 @@ def ingest_table(
                 else None,
                 agency=existing.agency,
             )
+        # A batch that committed nothing (every row quarantined, e.g. rows in the future of a
+        # skewed clock) does not block its retry: it is validated again and its manifest and
+        # quarantine file are replaced by the new outcome.
         next(advance, None)
         con = duckdb.connect()
         try:
@@ -300,6 +344,7 @@ def ingest_table(
                     now=now,
                     future_tolerance=FUTURE_TOLERANCE,
                     connection=con,
+                    lake_files=event_files(data_dir),
                 )
             except ValueError as exc:
                 source = batch.source / EVENTS_FILE if batch.source.is_dir() else batch.source
@@ -355,6 +400,8 @@ def ingest_table(
             cube,
             quarantine_csv(validation.problems) if quarantined else None,
         )
+        if existing is not None:
+            _forget_replaced(data_dir, existing, written)
         next(advance, None)
     return IngestResult(
         batch_id=batch_id,

@@ -2,9 +2,9 @@
 
 A system that already speaks the canonical event can skip ``wellbeat prepare`` and hand the hub
 a file whose columns are BATCH_SCHEMA names (see docs/ingest.md). It goes through exactly the
-same validation, quarantine and atomic commit as a prepared batch; the file's SHA-256 is its
-identity. Columns outside the batch schema are refused, not dropped, because an unexpected
-column may hold an identifier.
+same validation, quarantine and atomic commit as a prepared batch; the file's SHA-256 and the
+agency are its identity. Columns outside the batch schema are refused, not dropped, because an
+unexpected column may hold an identifier.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -37,6 +38,7 @@ from tqdm import tqdm
 
 from wellbeat import __version__
 from wellbeat.events.schema import AGE_BANDS, BATCH_SCHEMA
+from wellbeat.ingest.codecheck import CodeReport
 from wellbeat.ingest.connectors import CONNECTORS
 from wellbeat.ingest.connectors.base import (
     ATTRIBUTES_TYPE,
@@ -60,6 +62,8 @@ from wellbeat.privacy.pseudonym import Identity
 BATCH_FORMAT = "wellbeat-batch/1"
 EVENTS_FILE = "events.parquet"
 BATCH_FILE = "batch.json"
+REPORT_FILE = "report.json"
+REPORT_FORMAT = "wellbeat-prepare-report/1"
 CHUNK_ROWS = 262_144
 """Rows mapped and written at a time: bounds memory and paces the progress bar."""
 DICTIONARY_PAGE_BYTES = 1 << 24
@@ -84,6 +88,8 @@ SEX_SYNONYMS = {
     "x": "other",
 }
 """Spellings every source uses for sex, recognised case-insensitively after the profile's map."""
+
+_T = TypeVar("_T")
 
 _OFFSET_AT_END = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|UTC|[+-]\d{2}(:?\d{2})?)$"
 
@@ -114,6 +120,10 @@ class BatchSummary:
     key_fingerprint: str
     metadata: Mapping[str, object]
     seconds: float
+    codes: Sequence[Mapping[str, object]] = ()
+    """``CodeReport.to_json()``: per ``codes:`` entry, unmapped and unknown codes."""
+    code_problems: Sequence[str] = ()
+    """``CodeReport.lines()``: one sentence per column with unmapped or unknown codes."""
 
     def as_json(self) -> dict[str, object]:
         """The one object ``wellbeat prepare --json`` prints."""
@@ -124,7 +134,21 @@ class BatchSummary:
             "connector": self.connector,
             "events_sha256": self.events_sha256,
             "key_fingerprint": self.key_fingerprint,
+            "codes": [dict(entry) for entry in self.codes],
         }
+
+
+class UnmappedCodesError(PrepareError):
+    """``--fail-on-unmapped`` and the extract has codes unmapped or not in their code set."""
+
+    def __init__(self, extract: Path, report: CodeReport) -> None:
+        self.report = report
+        super().__init__(
+            extract,
+            "codes",
+            "every code mapped by the profile and in its code set (--fail-on-unmapped)",
+            "; ".join(report.lines()) + "; no batch written",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,7 +194,30 @@ def _csv_header(path: Path) -> tuple[str, ...]:
     return tuple(header)
 
 
+CSV_BLOCK_BYTES = 1 << 20
+"""Bytes of CSV Arrow parses at a time; a record must fit in one block, so a larger one makes
+the read start again with blocks ``GROWTH`` times larger, up to ``MAX_RECORD_BYTES``."""
+NDJSON_OBJECT_BYTES = 1 << 24
+"""DuckDB's largest NDJSON line to start with (its default), grown like ``CSV_BLOCK_BYTES``."""
+GROWTH = 8
+MAX_RECORD_BYTES = 1 << 28
+"""The largest record (CSV row or NDJSON line) prepare reads: 256 MiB. Beyond it, prepare stops
+and names the line and the column holding the oversized value."""
+
+
+def _buffer_sizes(start: int) -> Iterator[int]:
+    size = start
+    while size < MAX_RECORD_BYTES:
+        yield size
+        size *= GROWTH
+    yield MAX_RECORD_BYTES
+
+
 def _read_csv(path: Path, columns: list[str]) -> pa.Table:
+    """The named columns as text. Arrow parses the whole record, read columns or not, in blocks
+    that must each hold whole records: a huge value (even in a column the profile drops) makes
+    the read start again with larger blocks, and a record over MAX_RECORD_BYTES stops prepare
+    with its line and column."""
     convert = pacsv.ConvertOptions(
         include_columns=columns,
         column_types={column: pa.string() for column in columns},
@@ -180,7 +227,50 @@ def _read_csv(path: Path, columns: list[str]) -> pa.Table:
     )
     # Narratives often hold line breaks inside quotes: a record is a data row, not a line.
     parse = pacsv.ParseOptions(newlines_in_values=True)
-    return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+    for block in _buffer_sizes(CSV_BLOCK_BYTES):
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=block),
+                parse_options=parse,
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):  # Arrow: "straddling object straddles two blocks"
+                raise
+    raise _oversized_csv_record(path)
+
+
+def _oversized_csv_record(path: Path) -> PrepareError:
+    """Find the first CSV record longer than MAX_RECORD_BYTES and say where it is."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            line = reader.line_num + 1
+            for record in reader:
+                sizes = [len(value.encode("utf-8")) for value in record]
+                if sum(sizes) > MAX_RECORD_BYTES:
+                    index = sizes.index(max(sizes))
+                    column = header[index] if index < len(header) else f"number {index + 1}"
+                    return _oversized(path, line, column, max(sizes))
+                line = reader.line_num + 1
+    finally:
+        csv.field_size_limit(limit)
+    return _oversized(path, None, None, None)
+
+
+def _oversized(path: Path, line: int | None, column: str | None, size: int | None) -> PrepareError:
+    return PrepareError(
+        path,
+        f"column {column!r}" if column else "(extract)",
+        f"records of at most {MAX_RECORD_BYTES // 2**20} MiB, every column counted (even one "
+        "the profile does not use)",
+        f"a value of {size / 2**20:,.0f} MiB" if size else "a larger record",
+        line,
+    )
 
 
 def _read_parquet(path: Path, columns: list[str]) -> tuple[pa.Table, frozenset[str]]:
@@ -206,26 +296,62 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.string())
 
 
+def _with_object_size(path: Path, run: Callable[[duckdb.DuckDBPyConnection, int], _T]) -> _T:
+    """Run a DuckDB read of an NDJSON file, allowing longer lines when one does not fit (DuckDB
+    needs a whole line in memory, read columns or not); a line over MAX_RECORD_BYTES stops
+    prepare with its line and column."""
+    for size in _buffer_sizes(NDJSON_OBJECT_BYTES):
+        with duckdb.connect() as con:
+            con.execute("SET preserve_insertion_order = true")
+            try:
+                return run(con, size)
+            except duckdb.InvalidInputException as exc:
+                if "maximum_object_size" not in str(exc):
+                    raise
+    raise _oversized_ndjson_line(path)
+
+
+def _oversized_ndjson_line(path: Path) -> PrepareError:
+    with path.open("rb") as handle:
+        for line, text in enumerate(handle, start=1):
+            if len(text) > MAX_RECORD_BYTES:
+                try:
+                    values = json.loads(text)
+                except ValueError:
+                    return _oversized(path, line, None, None)
+                if not isinstance(values, dict) or not values:
+                    return _oversized(path, line, None, None)
+                sizes = {key: len(json.dumps(value)) for key, value in values.items()}
+                column = max(sizes, key=lambda key: sizes[key])
+                return _oversized(path, line, column, sizes[column])
+    return _oversized(path, None, None, None)
+
+
 def _ndjson_keys(path: Path) -> tuple[str, ...]:
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "SELECT DISTINCT unnest(json_keys(json)) AS k FROM read_ndjson_objects(?) ORDER BY k",
-            [str(path)],
+    def run(con: duckdb.DuckDBPyConnection, size: int) -> list[tuple[object, ...]]:
+        return con.execute(
+            "SELECT DISTINCT unnest(json_keys(json)) AS k "
+            "FROM read_ndjson_objects(?, maximum_object_size = ?) ORDER BY k",
+            [str(path), size],
         ).fetchall()
-    return tuple(str(row[0]) for row in rows)
+
+    return tuple(str(row[0]) for row in _with_object_size(path, run))
 
 
 def _read_ndjson(path: Path, columns: list[str]) -> pa.Table:
     """Every named key as text (numbers and booleans as written, nested values as JSON)."""
     quoted = (column.replace("'", "''") for column in columns)
     struct = "{" + ", ".join(f"'{column}': 'VARCHAR'" for column in quoted) + "}"
-    with duckdb.connect() as con:
-        con.execute("SET preserve_insertion_order = true")
+
+    def run(con: duckdb.DuckDBPyConnection, size: int) -> pa.Table:
         relation = con.sql(
-            f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct})",
+            f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct}, "
+            f"maximum_object_size = {int(size)})",
             params=[str(path)],
         )
         return relation.to_arrow_table()
+
+    return _with_object_size(path, run)
 
 
 def file_sha256(path: Path) -> str:
@@ -461,12 +587,13 @@ def apply_map_on(keys: pa.Array, mapping: Mapping[str, str], fallback: pa.Array)
     return pc.if_else(pc.is_null(index), fallback, targets.take(index))
 
 
-def _codes(table: pa.Table, profile: Profile) -> pa.ListArray:
-    """Namespaced codes per row from every ``codes:`` entry, in profile order, de-duplicated."""
+def _codes(table: pa.Table, profile: Profile, report: CodeReport | None) -> pa.ListArray:
+    """Namespaced codes per row from every ``codes:`` entry, in profile order, de-duplicated.
+    ``report`` (if given) tallies the codes left unmapped or not in their code set."""
     n = table.num_rows
     rows: list[np.ndarray] = []
     values: list[pa.Array] = []
-    for mapping in profile.codes:
+    for index, mapping in enumerate(profile.codes):
         column = table.column(mapping.column).combine_chunks()
         if mapping.split is None:
             cells = pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), column)
@@ -475,6 +602,8 @@ def _codes(table: pa.Table, profile: Profile) -> pa.ListArray:
         flat = _trimmed(pc.list_flatten(cells))
         parents = pc.list_parent_indices(cells).to_numpy(zero_copy_only=False)
         coded = apply_map(flat, mapping.map)
+        if report is not None:
+            report.add(index, mapping, flat, coded)
         prefixed = pc.binary_join_element_wise(f"{mapping.namespace}:", coded, "")
         rows.append(parents)
         values.append(prefixed)
@@ -490,11 +619,13 @@ def map_rows(
     first_row: int,
     temporal: frozenset[str] = frozenset(),
     event_id_prefix: str = "",
+    report: CodeReport | None = None,
 ) -> tuple[pa.Table, dict[str, pa.Array]]:
     """Map a slice of the extract (text columns) onto BATCH_SCHEMA; also return the kept text.
 
     ``first_row`` is the 1-based data-row number of the slice's first row. The identity columns
-    are not touched here (``person_token`` and ``linkage_code`` come back null).
+    are not touched here (``person_token`` and ``linkage_code`` come back null). ``report``, if
+    given, tallies the codes the profile leaves unmapped or the code sets lack.
     """
     n = table.num_rows
 
@@ -554,7 +685,7 @@ def map_rows(
     else:
         out["age_band"] = null
 
-    out["codes"] = _codes(table, profile)
+    out["codes"] = _codes(table, profile, report)
     out["syndromes"] = constant_lists(n, ())
     out["sensitivity"] = constant_lists(n, profile.sensitivity)
     out["person_token"] = null
@@ -695,11 +826,15 @@ def prepare_extract(
     *,
     progress: bool = False,
     overwrite: bool = False,
+    fail_on_unmapped: bool = False,
 ) -> BatchSummary:
     """Prepare the extract at ``extract_path`` with ``profile`` and ``key`` into directory ``out``.
 
     The batch is written beside ``out`` under a temporary name and renamed into place when
-    complete, so a half-written batch is never mistaken for a finished one.
+    complete, so a half-written batch is never mistaken for a finished one. Codes the profile
+    leaves unmapped or the code sets lack are reported (``BatchSummary.codes``, the batch's
+    ``report.json``); with ``fail_on_unmapped`` they raise ``UnmappedCodesError`` instead and
+    no batch is written.
     """
     started = time.perf_counter()
     destination = Path(out)
@@ -717,6 +852,7 @@ def prepare_extract(
         Pseudonymiser(key, profile.identity, extract.temporal) if profile.identity else None
     )
     event_id_prefix = f"{profile.name}:{source_sha256[:12]}:"
+    report = CodeReport(profile.codes)
 
     staging = destination.parent / f".{destination.name}.preparing-{os.getpid()}"
     if staging.exists():
@@ -753,6 +889,7 @@ def prepare_extract(
                     first_row=start + 1,
                     temporal=extract.temporal,
                     event_id_prefix=event_id_prefix,
+                    report=report,
                 )
                 if pseudonyms is not None:
                     tokens, codes = pseudonyms.apply(rows)
@@ -771,6 +908,8 @@ def prepare_extract(
             if pending is not None:
                 pending.result()
         bar.close()
+        if fail_on_unmapped and not report.clean:
+            raise UnmappedCodesError(extract.path, report)
         events_sha256 = file_sha256(events_path)
         metadata: dict[str, object] = {
             "format": BATCH_FORMAT,
@@ -787,6 +926,11 @@ def prepare_extract(
             "bloom": dict(BLOOM_PARAMETERS),
         }
         (staging / BATCH_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        report_json = {"format": REPORT_FORMAT, "rows": extract.table.num_rows}
+        report_json["codes"] = report.to_json()
+        (staging / REPORT_FILE).write_text(
+            json.dumps(report_json, indent=2) + "\n", encoding="utf-8"
+        )
         if destination.exists():
             shutil.rmtree(destination)
         staging.rename(destination)
@@ -803,6 +947,8 @@ def prepare_extract(
         key_fingerprint=str(metadata["key_fingerprint"]),
         metadata=metadata,
         seconds=time.perf_counter() - started,
+        codes=report.to_json(),
+        code_problems=report.lines(),
     )
 
 
@@ -814,6 +960,7 @@ def prepare(
     *,
     progress: bool = False,
     overwrite: bool = False,
+    fail_on_unmapped: bool = False,
 ) -> BatchSummary:
     """Load the profile and key, then ``prepare_extract`` (what the CLI runs)."""
     profile = load_profile(profile_path)
@@ -823,4 +970,12 @@ def prepare(
         raise PrepareError(
             key_file, "(key file)", "32+ random bytes as hex", _first_line(exc)
         ) from exc
-    return prepare_extract(extract_path, profile, key, out, progress=progress, overwrite=overwrite)
+    return prepare_extract(
+        extract_path,
+        profile,
+        key,
+        out,
+        progress=progress,
+        overwrite=overwrite,
+        fail_on_unmapped=fail_on_unmapped,
+    )

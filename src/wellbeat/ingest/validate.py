@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -120,7 +121,8 @@ def _checks_sql(agency: str, limit: datetime, duplicates: bool) -> str:
     """The query that finds bad rows: one reason column per field, only rows with a problem.
 
     ``duplicates`` adds the (costly) window that finds repeated event ids; skipped when the
-    caller already knows every event id is distinct.
+    caller already knows every event id is distinct. Table ``known`` (event_id, batch_id)
+    holds the ids of this agency already in the lake: a row repeating one is rejected.
     """
     first_row = "min(row_number) OVER (PARTITION BY event_id)" if duplicates else "row_number"
     sectors = [s.value for s in Sector]
@@ -148,14 +150,17 @@ WITH typed AS (
         {_timestamp_sql("reported_at")} AS reported_at,
         try_cast(lat AS DOUBLE) AS lat,
         try_cast(lon AS DOUBLE) AS lon,
-        {first_row} AS first_row
-    FROM batch
+        {first_row} AS first_row,
+        known.batch_id AS known_batch
+    FROM batch LEFT JOIN known USING (event_id)
 ),
 checked AS (
 SELECT
     *,
     CASE WHEN event_id IS NULL THEN 'required: a non-empty event id'
-         WHEN event_id IS NOT NULL AND row_number <> first_row
+         WHEN known_batch IS NOT NULL
+         THEN 'duplicate event_id: already in the lake (batch ' || known_batch || ')'
+         WHEN row_number <> first_row
          THEN 'duplicate event_id in this batch (first at row ' || first_row || ')'
     END AS p_event_id,
     CASE WHEN agency IS NULL THEN 'required: expected the batch agency {q_agency}'
@@ -323,17 +328,22 @@ def _clean_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
+_MAYBE_REPEATED_IDS = (
+    "count(DISTINCT hash(event_id)) FILTER (WHERE event_id IS NOT NULL) < count(event_id)"
+)
+"""Whether two non-null event ids may be equal. Equal hashes are only a hint (the exact check
+runs when this says "maybe"); the NULL ids are left out because ``hash(NULL)`` is a value, and
+counting it as one distinct id while ``count`` skips the nulls would cancel out a repeat."""
+
+
 def _normalise(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> tuple[pa.Table, bool]:
     """Trim text, turn empty strings and missing lists into NULL / [], and say whether any
-    event id repeats. One DuckDB pass finds which columns need it, so a clean batch (the usual
-    case) is not copied."""
+    event id may repeat. One DuckDB pass finds which columns need it, so a clean batch (the
+    usual case) is not copied. The repeat check looks at the ids as they will be checked:
+    when the ids were trimmed (``" E1"`` is ``E1``) it runs again on the trimmed ids."""
     edges = " OR ".join(f"starts_with({{c}}, {w}) OR ends_with({{c}}, {w})" for w in _WHITESPACE)
     flags = [f"bool_or({c} = '' OR {edges.format(c=c)}) AS {c}" for c in _TEXT_COLUMNS]
-    # Equal hashes are only a hint: the exact duplicate check runs when this says "maybe".
-    sql = (
-        f"SELECT {', '.join(flags)}, count(DISTINCT hash(event_id)) < count(event_id) AS dup "
-        "FROM batch"
-    )
+    sql = f"SELECT {', '.join(flags)}, {_MAYBE_REPEATED_IDS} AS dup FROM batch"
     (row,) = con.sql(sql).fetchall()  # an aggregate without GROUP BY: exactly one row
     *dirty, duplicates = row
     for name, needs in zip(_TEXT_COLUMNS, dirty, strict=True):
@@ -346,7 +356,32 @@ def _normalise(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> tuple[pa.Tabl
         if column.null_count:
             index = batch.schema.get_field_index(name)
             batch = batch.set_column(index, name, pc.if_else(pc.is_null(column), empty, column))
+    if dirty[_TEXT_COLUMNS.index("event_id")]:
+        con.register("cleaned_ids", batch.select(["event_id"]))
+        try:
+            (again,) = con.sql(f"SELECT {_MAYBE_REPEATED_IDS} FROM cleaned_ids").fetchall()
+        finally:
+            con.unregister("cleaned_ids")
+        duplicates = again[0]
     return batch, bool(duplicates)
+
+
+def _known_ids(
+    con: duckdb.DuckDBPyConnection, agency: str, lake_files: Sequence[str | Path]
+) -> None:
+    """Create temp table ``known``: this agency's event ids in the lake that the batch repeats,
+    each with the (first) batch that holds it. Only two columns of the lake are read."""
+    if not lake_files:
+        con.execute("CREATE OR REPLACE TEMP TABLE known (event_id VARCHAR, batch_id VARCHAR)")
+        return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE known AS "
+        "SELECT event_id, min(batch_id) AS batch_id "
+        "FROM read_parquet($files, union_by_name = true) "
+        "WHERE agency = $agency AND event_id IN (SELECT event_id FROM batch) "
+        "GROUP BY event_id",
+        {"files": [str(f) for f in lake_files], "agency": agency},
+    )
 
 
 def _typed(
@@ -388,11 +423,14 @@ def validate_rows(
     now: datetime | None = None,
     future_tolerance: timedelta = FUTURE_TOLERANCE,
     connection: duckdb.DuckDBPyConnection | None = None,
+    lake_files: Sequence[str | Path] = (),
 ) -> Validation:
     """Validate a BATCH_SCHEMA table against the rules in docs/ingest.md.
 
     ``agency`` is batch.json's agency; every row must carry it. ``now`` (default: the clock)
     bounds occurred_at/reported_at from above, with ``future_tolerance`` for clock skew.
+    ``lake_files`` are the lake's event files: a row whose event id this agency already
+    committed there is rejected as a duplicate (as is a repeat within the batch).
     The checks run in one DuckDB query that returns only the bad rows; the good rows are then
     typed and selected with Arrow, so a clean batch costs little more than a scan.
     """
@@ -404,6 +442,7 @@ def validate_rows(
         con.register("batch", batch)
         batch, duplicates = _normalise(con, batch)
         con.register("batch", batch)
+        _known_ids(con, agency, lake_files)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE bad AS "
             + _checks_sql(agency, clock + future_tolerance, duplicates),
@@ -421,6 +460,7 @@ def validate_rows(
         }
     finally:
         con.execute("DROP TABLE IF EXISTS bad")
+        con.execute("DROP TABLE IF EXISTS known")
         con.unregister("batch")
         if connection is None:
             con.close()
