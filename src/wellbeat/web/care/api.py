@@ -5,7 +5,7 @@ only; clinicians and coordinators of either agency get its detail."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -14,12 +14,14 @@ from ninja import Query, Router, Schema, Status
 
 from wellbeat.care.directory import DirectoryQuery
 from wellbeat.care.hsds import ServiceUpdate
-from wellbeat.care.measures import PERIODS
-from wellbeat.care.triage import Call, recommend
+from wellbeat.care.lifecycle import TaskStatus
+from wellbeat.care.measures import PERIODS, CallOutcome
+from wellbeat.care.triage import Call, Response, recommend
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import User
 from wellbeat.web.api.auth import UserSessionAuth
 from wellbeat.web.api.errors import ApiError
+from wellbeat.web.api.schema import OneOf
 from wellbeat.web.care import actions
 from wellbeat.web.care.actions import CareError
 from wellbeat.web.care.models import DirectoryEntry, Encounter, FollowUp, Referral, TriageCall
@@ -27,6 +29,9 @@ from wellbeat.web.care.reports import care_measure_series, care_measures, series
 from wellbeat.web.care.views import _matches
 
 router = Router(auth=UserSessionAuth(), tags=["care"])
+
+Box = Annotated[str, OneOf(("sent", "incoming", "agency"))]
+MeasurePeriod = Annotated[str, OneOf(PERIODS)]
 
 
 def _user(request: HttpRequest) -> User:
@@ -194,7 +199,7 @@ class ReferralIn(Schema):
 
 
 class StatusIn(Schema):
-    status: str
+    status: Annotated[str, OneOf(s.value for s in TaskStatus)]
     reason: str = ""
 
 
@@ -280,17 +285,13 @@ def _uuid(value: str) -> str:
 @router.get(
     "/referrals", response=list[dict], summary="Referrals you sent, receive, or your agency's"
 )
-def list_referrals(request: HttpRequest, box: str = "sent") -> list[dict[str, Any]]:
+def list_referrals(request: HttpRequest, box: Box = "sent") -> list[dict[str, Any]]:
     user = _user(request)
     boxes = {
         "sent": actions.referrals_sent_by,
         "incoming": actions.incoming_referrals,
         "agency": actions.agency_referrals,
     }
-    if box not in boxes:
-        raise ApiError(
-            "invalid", f"query parameter 'box': {box!r} is not sent, incoming or agency", status=422
-        )
     referrals = list(boxes[box](user)[:200])
     actions.record_list_access(user, f"api:referrals:{box}", referrals)
     return [_referral(user, r) for r in referrals]
@@ -398,8 +399,8 @@ class RecommendationOut(Schema):
 
 
 class OutcomeIn(Schema):
-    actual_response: str
-    outcome: str
+    actual_response: Annotated[str, OneOf(r.value for r in Response)]
+    outcome: Annotated[str, OneOf(o.value for o in CallOutcome)]
 
 
 def _call(body: CallIn) -> Call:
@@ -479,17 +480,12 @@ def get_measures(request: HttpRequest) -> list[dict[str, Any]]:
     response=list[dict],
     summary="Care measures per reporting period (counts only)",
 )
-def get_measure_series(request: HttpRequest, period: str = "month") -> list[dict[str, Any]]:
+def get_measure_series(
+    request: HttpRequest, period: MeasurePeriod = "month"
+) -> list[dict[str, Any]]:
     """One row per period and measure (columns as the page's CSV download), zero-filled from
     the first period with a record to the current one."""
     _need_measure_role(_user(request))
-    if period not in PERIODS:
-        raise ApiError(
-            "invalid_period",
-            f"period {period!r} is not one of {', '.join(PERIODS)}",
-            status=400,
-            details={"field": "period"},
-        )
     return [series_record(row) for row in care_measure_series(period)]
 
 
