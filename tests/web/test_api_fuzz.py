@@ -18,8 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from tests.web.governance.lake_support import write_areas
 from tests.web.surveillance.conftest import FIRST_DAY, daily_counts, ingest_daily
 
@@ -32,19 +40,16 @@ pytestmark = [
     ),
 ]
 
-schemathesis = pytest.importorskip("schemathesis")
 
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
-    content_type_conformance,
-    response_schema_conformance,
-)
-
-EXAMPLES = int(os.environ.get("WELLBEAT_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("WELLBEAT_FUZZ_EXAMPLES", "10"))
 """Examples per operation, identity and generation mode (positive and negative)."""
 
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+]
 IDENTITIES = ["analyst_session", "agency_token", "anonymous"]
 
 

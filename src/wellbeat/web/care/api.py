@@ -13,7 +13,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
 from wellbeat.care.directory import DirectoryQuery
-from wellbeat.care.hsds import ServiceUpdate
+from wellbeat.care.hsds import SERVICE_STATUSES, ServiceUpdate
 from wellbeat.care.lifecycle import TaskStatus
 from wellbeat.care.measures import PERIODS, CallOutcome
 from wellbeat.care.triage import Call, Response, recommend
@@ -24,7 +24,14 @@ from wellbeat.web.api.errors import ApiError
 from wellbeat.web.api.schema import OneOf
 from wellbeat.web.care import actions
 from wellbeat.web.care.actions import CareError
-from wellbeat.web.care.models import DirectoryEntry, Encounter, FollowUp, Referral, TriageCall
+from wellbeat.web.care.models import (
+    DirectoryEntry,
+    Encounter,
+    FollowUp,
+    PlaceType,
+    Referral,
+    TriageCall,
+)
 from wellbeat.web.care.reports import care_measure_series, care_measures, series_record
 from wellbeat.web.care.views import _matches
 
@@ -60,7 +67,7 @@ class ServiceOut(Schema):
 
 
 class ServicePatch(Schema):
-    status: str | None = None
+    status: Annotated[str, OneOf(SERVICE_STATUSES)] | None = None
     accepting_referrals: bool | None = None
     first_contact_hours: int | None = None
     alert: str | None = None
@@ -129,7 +136,7 @@ class EncounterIn(Schema):
     date_of_birth: date
     sex: str | None = None
     occurred_at: datetime | None = None
-    place_type: str
+    place_type: Annotated[str, OneOf(PlaceType.values)]
     latitude: float | None = None
     longitude: float | None = None
     needs: list[str]
