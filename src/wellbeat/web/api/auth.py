@@ -68,7 +68,7 @@ def check_csrf(request: HttpRequest) -> None:
     """Raise 403 ``csrf_failed`` unless the request passes Django's CSRF check (safe methods
     always do)."""
     check = _CsrfCheck(_no_view)
-    request.csrf_processing_done = False  # type: ignore[attr-defined]
+    request.csrf_processing_done = False
     check.process_request(request)
     check.process_view(request, _no_view, (), {})
 
