@@ -185,7 +185,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        # A refused request (403, 404, …) is logged in one line, without a traceback.
+        "no_traceback_for_client_errors": {
+            "()": "wellbeat.web.logfilters.NoTracebackForClientErrors"
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["no_traceback_for_client_errors"]}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("WELLBEAT_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"]),

@@ -260,8 +260,9 @@ def test_measures_per_period_on_the_page_in_csv_and_through_the_api(
     assert AuditEntry.objects.filter(action="care.measures_exported").count() == 1
 
     bad = client.get("/api/care/measures/series?period=fortnight")
-    assert bad.status_code == 400
-    assert bad.json()["error"]["code"] == "invalid_period"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "validation_error"
+    assert bad.json()["error"]["details"][0]["field"] == "query.period"
 
     login_as(client, users["mpd_officer"])
     assert client.get("/api/care/measures/series").status_code == 403

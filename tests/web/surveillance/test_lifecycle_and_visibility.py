@@ -116,7 +116,8 @@ def test_api_lists_details_and_transitions(
     )
     assert ok.status_code == 200 and ok.json()["status"] == "acknowledged"
     bad = client.get("/api/surveillance/alerts?status=nonsense")
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+    assert bad.json()["error"]["details"][0]["field"] == "query.status"
 
 
 def test_overview_says_when_the_latest_period_is_suppressed(

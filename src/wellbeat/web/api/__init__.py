@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema
+from ninja import Schema
 
 from wellbeat import __version__
 from wellbeat.web.api.audit import router as audit_router
 from wellbeat.web.api.auth import SCOPES, AgencyTokenAuth, UserSessionAuth, register_scope
 from wellbeat.web.api.batches import router as batches_router
 from wellbeat.web.api.errors import ApiError, error_response, install_error_handlers
+from wellbeat.web.api.schema import HubNinjaAPI
 from wellbeat.web.api.tokens import router as tokens_router
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "register_scope",
 ]
 
-api = NinjaAPI(
+api = HubNinjaAPI(
     title="wellbeat hub API",
     version=__version__,
     description=(

@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from ninja.security import APIKeyCookie, HttpBearer
 
 from wellbeat.web.accounts.models import ApiToken, User
 from wellbeat.web.accounts.tokens import SCOPES, TOKEN_PREFIX, hash_token, register_scope
-from wellbeat.web.api.errors import ApiError
+from wellbeat.web.api.errors import CSRF_MESSAGE, ApiError
 
 __all__ = ["SCOPES", "AgencyTokenAuth", "UserSessionAuth", "register_scope"]
 
@@ -52,6 +53,26 @@ class AgencyTokenAuth(HttpBearer):
         return found
 
 
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, refusing with ``ApiError("csrf_failed")`` and Django's reason."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        raise ApiError("csrf_failed", CSRF_MESSAGE, {"reason": reason}, status=403)
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponseForbidden()
+
+
+def check_csrf(request: HttpRequest) -> None:
+    """Raise 403 ``csrf_failed`` unless the request passes Django's CSRF check (safe methods
+    always do)."""
+    check = _CsrfCheck(_no_view)
+    request.csrf_processing_done = False
+    check.process_request(request)
+    check.process_view(request, _no_view, (), {})
+
+
 class UserSessionAuth(APIKeyCookie):
     """A signed-in browser user (password + second factor done), optionally needing one of
     ``roles``. Unsafe methods need the CSRF token. Sets ``request.agency``."""
@@ -64,6 +85,15 @@ class UserSessionAuth(APIKeyCookie):
         self.param_name = settings.SESSION_COOKIE_NAME
         super().__init__(csrf=csrf)
         self.roles = tuple(str(r) for r in roles)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # CSRF protects a signed-in session: without one there is nothing to forge, and the
+        # request goes on to the next method (an agency token) or is answered 401.
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if signed_in and self.csrf and not getattr(request, "_ninja_csrf_exempt", False):
+            check_csrf(request)
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from ninja import NinjaAPI
@@ -68,6 +70,35 @@ def error_response(
     return JsonResponse(body, status=status)
 
 
+CSRF_MESSAGE = (
+    "CSRF check failed: browser sessions must send the X-CSRFToken header; "
+    "machine clients should use an agency API token"
+)
+
+
+def payload_too_large() -> JsonResponse:
+    """413 for a request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django refuses to read it)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_response(
+        413,
+        "payload_too_large",
+        f"the request body is over the hub's limit of {limit} bytes; batches go to "
+        "POST /api/batches as multipart files",
+        {"limit": limit},
+    )
+
+
+def too_many_fields() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return error_response(
+        400, "bad_request", f"the request has more than {limit} fields", {"limit": limit}
+    )
+
+
+def forbidden(exc: PermissionDenied) -> JsonResponse:
+    return error_response(403, "forbidden", str(exc) or "not allowed")
+
+
 def _validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     details = []
     for error in errors:
@@ -110,6 +141,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(404, "not_found", str(exc) or "not found")
 
+    def on_too_big(request: HttpRequest, exc: Any) -> HttpResponse:
+        return payload_too_large()
+
+    def on_too_many_fields(request: HttpRequest, exc: Any) -> HttpResponse:
+        return too_many_fields()
+
+    def on_permission_denied(request: HttpRequest, exc: Any) -> HttpResponse:
+        return forbidden(exc)
+
     def on_crash(request: HttpRequest, exc: Any) -> HttpResponse:
         logger.exception("API error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; the hub logged the details")
@@ -120,6 +160,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthorizationError, on_authorization)
     api.add_exception_handler(HttpError, on_http_error)
     api.add_exception_handler(Http404, on_not_found)
+    api.add_exception_handler(RequestDataTooBig, on_too_big)
+    api.add_exception_handler(TooManyFieldsSent, on_too_many_fields)
+    api.add_exception_handler(PermissionDenied, on_permission_denied)
     api.add_exception_handler(Exception, on_crash)
 
 
@@ -175,6 +218,12 @@ class ApiErrorShapeMiddleware:
             return None
         if isinstance(exception, Http404):
             return error_response(404, "not_found", str(exception) or "not found")
+        if isinstance(exception, RequestDataTooBig):
+            return payload_too_large()
+        if isinstance(exception, TooManyFieldsSent):
+            return too_many_fields()
+        if isinstance(exception, PermissionDenied):
+            return forbidden(exception)
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; the hub logged the details")
 
@@ -182,11 +231,5 @@ class ApiErrorShapeMiddleware:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF refusal: the error shape under /api/, Django's page elsewhere."""
     if request.path.startswith(API_PREFIX):
-        return error_response(
-            403,
-            "csrf_failed",
-            "CSRF check failed: browser sessions must send the X-CSRFToken header; "
-            "machine clients should use an agency API token",
-            {"reason": reason},
-        )
+        return error_response(403, "csrf_failed", CSRF_MESSAGE, {"reason": reason})
     return django_csrf_failure(request, reason=reason)

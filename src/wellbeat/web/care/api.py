@@ -5,7 +5,7 @@ only; clinicians and coordinators of either agency get its detail."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -13,20 +13,32 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from wellbeat.care.directory import DirectoryQuery
-from wellbeat.care.hsds import ServiceUpdate
-from wellbeat.care.measures import PERIODS
-from wellbeat.care.triage import Call, Recommendation, recommend
+from wellbeat.care.hsds import SERVICE_STATUSES, ServiceUpdate
+from wellbeat.care.lifecycle import TaskStatus
+from wellbeat.care.measures import PERIODS, CallOutcome
+from wellbeat.care.triage import Call, Recommendation, Response, recommend
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import User
 from wellbeat.web.api.auth import UserSessionAuth
 from wellbeat.web.api.errors import ApiError
+from wellbeat.web.api.schema import OneOf
 from wellbeat.web.care import actions
 from wellbeat.web.care.actions import CareError
-from wellbeat.web.care.models import DirectoryEntry, Encounter, FollowUp, Referral, TriageCall
+from wellbeat.web.care.models import (
+    DirectoryEntry,
+    Encounter,
+    FollowUp,
+    PlaceType,
+    Referral,
+    TriageCall,
+)
 from wellbeat.web.care.reports import care_measure_series, care_measures, series_record
 from wellbeat.web.care.views import _matches
 
 router = Router(auth=UserSessionAuth(), tags=["care"])
+
+Box = Annotated[str, OneOf(("sent", "incoming", "agency"))]
+MeasurePeriod = Annotated[str, OneOf(PERIODS)]
 
 
 def _user(request: HttpRequest) -> User:
@@ -55,7 +67,7 @@ class ServiceOut(Schema):
 
 
 class ServicePatch(Schema):
-    status: str | None = None
+    status: Annotated[str, OneOf(SERVICE_STATUSES)] | None = None
     accepting_referrals: bool | None = None
     first_contact_hours: int | None = None
     alert: str | None = None
@@ -124,7 +136,7 @@ class EncounterIn(Schema):
     date_of_birth: date
     sex: str | None = None
     occurred_at: datetime | None = None
-    place_type: str
+    place_type: Annotated[str, OneOf(PlaceType.values)]
     latitude: float | None = None
     longitude: float | None = None
     needs: list[str]
@@ -194,7 +206,7 @@ class ReferralIn(Schema):
 
 
 class StatusIn(Schema):
-    status: str
+    status: Annotated[str, OneOf(s.value for s in TaskStatus)]
     reason: str = ""
 
 
@@ -280,17 +292,13 @@ def _uuid(value: str) -> str:
 @router.get(
     "/referrals", response=list[dict], summary="Referrals you sent, receive, or your agency's"
 )
-def list_referrals(request: HttpRequest, box: str = "sent") -> list[dict[str, Any]]:
+def list_referrals(request: HttpRequest, box: Box = "sent") -> list[dict[str, Any]]:
     user = _user(request)
     boxes = {
         "sent": actions.referrals_sent_by,
         "incoming": actions.incoming_referrals,
         "agency": actions.agency_referrals,
     }
-    if box not in boxes:
-        raise ApiError(
-            "invalid", f"query parameter 'box': {box!r} is not sent, incoming or agency", status=422
-        )
     referrals = list(boxes[box](user)[:200])
     actions.record_list_access(user, f"api:referrals:{box}", referrals)
     return [_referral(user, r) for r in referrals]
@@ -433,8 +441,8 @@ def _recommendation(got: Recommendation) -> dict[str, Any]:
 
 
 class OutcomeIn(Schema):
-    actual_response: str
-    outcome: str
+    actual_response: Annotated[str, OneOf(r.value for r in Response)]
+    outcome: Annotated[str, OneOf(o.value for o in CallOutcome)]
 
 
 def _call(body: CallIn) -> Call:
@@ -508,17 +516,12 @@ def get_measures(request: HttpRequest) -> list[dict[str, Any]]:
     response=list[dict],
     summary="Care measures per reporting period (counts only)",
 )
-def get_measure_series(request: HttpRequest, period: str = "month") -> list[dict[str, Any]]:
+def get_measure_series(
+    request: HttpRequest, period: MeasurePeriod = "month"
+) -> list[dict[str, Any]]:
     """One row per period and measure (columns as the page's CSV download), zero-filled from
     the first period with a record to the current one."""
     _need_measure_role(_user(request))
-    if period not in PERIODS:
-        raise ApiError(
-            "invalid_period",
-            f"period {period!r} is not one of {', '.join(PERIODS)}",
-            status=400,
-            details={"field": "period"},
-        )
     return [series_record(row) for row in care_measure_series(period)]
 
 

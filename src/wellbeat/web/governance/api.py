@@ -4,18 +4,23 @@ shape; a refused query is 403 ``refused`` with the reasons in ``details``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
+from wellbeat.events.schema import Kind, Sector, Syndrome
 from wellbeat.governance import DataRequest, Refusal
+from wellbeat.governance.agreements import PURPOSES, Granularity
 from wellbeat.governance.release import Release
-from wellbeat.web.accounts.models import Agency, ApiToken, User
+from wellbeat.lake.query import BY_DIMENSIONS, PERIODS, QueryError
+from wellbeat.web.accounts.models import Agency, ApiToken, Role, User
 from wellbeat.web.api.auth import AgencyTokenAuth, UserSessionAuth
 from wellbeat.web.api.errors import ApiError
+from wellbeat.web.api.schema import OneOf
 from wellbeat.web.governance import actions, service
 from wellbeat.web.governance.models import Agreement, visible_agreements
 
@@ -23,6 +28,10 @@ router = Router(tags=["governance"])
 
 READ_SCOPE = "governance:read"
 _STATUS = {"forbidden": 403, "conflict": 409, "invalid": 422}
+
+Purpose = Annotated[str, OneOf(PURPOSES)]
+Period = Annotated[str, OneOf(PERIODS)]
+Dimension = Annotated[str, OneOf(BY_DIMENSIONS)]
 
 
 class AgreementOut(Schema):
@@ -51,15 +60,15 @@ class AgreementIn(Schema):
     title: str = ""
     provider: str
     recipient: str
-    purpose: str
-    granularity: str = "aggregate"
-    recipient_roles: list[str] = []
-    sectors: list[str] | None = None
-    kinds: list[str] | None = None
-    syndromes: list[str] | None = None
+    purpose: Purpose
+    granularity: Granularity = Granularity.AGGREGATE
+    recipient_roles: list[Role] = []
+    sectors: list[Sector] | None = None
+    kinds: list[Kind] | None = None
+    syndromes: list[Syndrome] | None = None
     fields: list[str] = []
     finest_layer: str | None = None
-    finest_period: str | None = None
+    finest_period: Period | None = None
     min_cell: int = 10
     valid_from: date
     valid_to: date | None = None
@@ -71,11 +80,11 @@ class ReasonIn(Schema):
 
 
 class QueryIn(Schema):
-    purpose: str
+    purpose: Purpose
     agencies: list[str] | None = None
-    sectors: list[str] | None = None
-    kinds: list[str] | None = None
-    syndromes: list[str] | None = None
+    sectors: list[Sector] | None = None
+    kinds: list[Kind] | None = None
+    syndromes: list[Syndrome] | None = None
     codes: list[str] | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -84,8 +93,8 @@ class QueryIn(Schema):
 
 class AggregateIn(QueryIn):
     area_layer: str | None = None
-    period: str | None = None
-    by: list[str] = []
+    period: Period | None = None
+    by: list[Dimension] = []
 
 
 class ExtractIn(QueryIn):
@@ -150,6 +159,11 @@ def _governance_error(exc: actions.GovernanceError) -> ApiError:
     return ApiError(exc.code, exc.message, status=_STATUS.get(exc.code, 400))
 
 
+def _plain_strs(values: Iterable[str] | None) -> list[str] | None:
+    """Enum members as the plain strings the actions and the lake store."""
+    return None if values is None else [str(v) for v in values]
+
+
 def _agreement_for(user: User, code: str) -> Agreement:
     return get_object_or_404(visible_agreements(user), code=code)
 
@@ -200,16 +214,16 @@ def draft_agreement(request: HttpRequest, payload: AgreementIn) -> Status[dict[s
             provider=agencies[payload.provider],
             recipient=agencies[payload.recipient],
             purpose=payload.purpose,
-            granularity=payload.granularity,
+            granularity=str(payload.granularity),
             finest_layer=payload.finest_layer,
             finest_period=payload.finest_period,
             min_cell=payload.min_cell,
             valid_from=payload.valid_from,
             valid_to=payload.valid_to,
-            recipient_roles=payload.recipient_roles,
-            sectors=payload.sectors,
-            kinds=payload.kinds,
-            syndromes=payload.syndromes,
+            recipient_roles=_plain_strs(payload.recipient_roles) or [],
+            sectors=_plain_strs(payload.sectors),
+            kinds=_plain_strs(payload.kinds),
+            syndromes=_plain_strs(payload.syndromes),
             fields=payload.fields,
             reason=payload.reason,
         )
@@ -280,9 +294,20 @@ def _release_out(outcome: Release | Refusal) -> dict[str, Any]:
     }
 
 
+def _governed(request: HttpRequest, purpose: str, data_request: DataRequest) -> dict[str, Any]:
+    """The governed read, with a query the lake cannot answer (an unknown column, say)
+    refused as 422 ``invalid_query``."""
+    try:
+        outcome = service.governed_read(_requester(request), purpose, data_request)
+    except QueryError as exc:
+        raise ApiError("invalid_query", str(exc), status=422) from None
+    return _release_out(outcome)
+
+
 def _base(payload: QueryIn) -> dict[str, Any]:
-    def opt(values: list[str] | None) -> tuple[str, ...] | None:
-        return None if values is None else tuple(values)
+    def opt(values: Iterable[str] | None) -> tuple[str, ...] | None:
+        plain = _plain_strs(values)
+        return None if plain is None else tuple(plain)
 
     return {
         "agencies": opt(payload.agencies),
@@ -308,10 +333,10 @@ def governed_aggregate(request: HttpRequest, payload: AggregateIn) -> dict[str, 
         kind="aggregate",
         area_layer=payload.area_layer,
         period=payload.period,
-        by=tuple(payload.by),
+        by=tuple(str(dim) for dim in payload.by),
         **_base(payload),
     )
-    return _release_out(service.governed_read(_requester(request), payload.purpose, data_request))
+    return _governed(request, payload.purpose, data_request)
 
 
 @router.post("/extract", response=ReleaseOut, auth=UserSessionAuth(), summary="Governed rows")
@@ -320,4 +345,4 @@ def governed_extract(request: HttpRequest, payload: ExtractIn) -> dict[str, Any]
     data_request = DataRequest(
         kind="extract", columns=tuple(payload.columns), limit=payload.limit, **_base(payload)
     )
-    return _release_out(service.governed_read(_requester(request), payload.purpose, data_request))
+    return _governed(request, payload.purpose, data_request)

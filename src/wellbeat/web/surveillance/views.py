@@ -131,6 +131,15 @@ def explorer(request: HttpRequest) -> HttpResponse:
         )
         if map_refusal:
             raise PermissionDenied(map_refusal)
+        if not totals:
+            # Not an empty file: say why there is nothing this viewer may download.
+            agency = user.agency.code if user.agency else "your account"
+            raise PermissionDenied(
+                f"Nothing to download: there are no {spec.label} counts by {layer_name} "
+                f"from {start} to {end} that {agency} may see. {agency} sees its own events "
+                f"and those a data-sharing agreement in force shares with it for "
+                f"{spec.purpose.replace('_', ' ')}."
+            )
         return _table_download(
             area_rate_rows(layer, totals), download, f"{spec.id}-by-{layer_name}-{start}-{end}"
         )
