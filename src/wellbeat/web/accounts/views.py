@@ -35,7 +35,16 @@ from wellbeat.web.accounts.models import ApiToken, Role, User
 from wellbeat.web.accounts.tokens import SCOPES
 
 PENDING_KEY = "wellbeat.pending_login"
-BAD_CREDENTIALS = "Username or password is incorrect."
+
+
+def bad_credentials_message() -> str:
+    """The one answer to every failed password step (unknown user, wrong password, locked or
+    deactivated account): it must not tell a prober whether the account exists."""
+    minutes = max(1, settings.LOGIN_LOCKOUT_SECONDS // 60)
+    return (
+        "Username or password is incorrect, or the account is locked after repeated failed "
+        f"attempts (it unlocks after {minutes} minutes, or ask your agency admin)."
+    )
 
 
 def role_required(
@@ -120,21 +129,19 @@ def login_password(request: HttpRequest) -> HttpResponse:
             actions.do_record_login_failure(
                 None, username, "unknown user", remote_addr=_remote_addr(request)
             )
-            form.add_error(None, BAD_CREDENTIALS)
+            form.add_error(None, bad_credentials_message())
         elif user.is_locked():
+            make_password(password)
             actions.do_record_login_failure(
                 user, username, "account locked", remote_addr=_remote_addr(request), count=False
             )
-            form.add_error(None, _locked_message(user))
+            form.add_error(None, bad_credentials_message())
         elif not user.check_password(password) or not user.is_active:
             reason = "wrong password" if user.is_active else "account deactivated"
-            updated = actions.do_record_login_failure(
+            actions.do_record_login_failure(
                 user, username, reason, remote_addr=_remote_addr(request)
             )
-            if updated is not None and updated.is_locked():
-                form.add_error(None, _locked_message(updated))
-            else:
-                form.add_error(None, BAD_CREDENTIALS)
+            form.add_error(None, bad_credentials_message())
         else:
             request.session.cycle_key()
             request.session[PENDING_KEY] = {
