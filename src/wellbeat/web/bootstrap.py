@@ -74,6 +74,12 @@ def setup_django(data_dir: Path, *, migrate: bool = False, create: bool = True) 
     from wellbeat.web.accounts.encryption import field_fernet
 
     field_fernet()  # no key outside demo mode: stop here, before anything is stored
+    if create:
+        from wellbeat.web.audit.checkpoints import create_signing_key, paths
+
+        signing_key, _ = paths()
+        if not signing_key.exists():
+            create_signing_key(signing_key)
     if migrate:
         from django.core.management import call_command
 

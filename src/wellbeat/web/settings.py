@@ -185,6 +185,17 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 
+# --- Audit checkpoints (wellbeat.web.audit.checkpoints) ---
+AUDIT_SIGNING_KEY_FILE = env_str("WELLBEAT_AUDIT_SIGNING_KEY", "")
+"""Ed25519 key signing checkpoints of the audit chain; default ``DATA_DIR/audit_signing_key``."""
+AUDIT_CHECKPOINT_FILE = env_str("WELLBEAT_AUDIT_CHECKPOINT_FILE", "")
+"""Append-only JSON-lines file of signed checkpoints; default
+``DATA_DIR/audit_checkpoints.jsonl``."""
+AUDIT_CHECKPOINT_EVERY = env_int("WELLBEAT_AUDIT_CHECKPOINT_EVERY", 100, minimum=0)
+"""Sign a checkpoint automatically after every this many audit entries (0: only on demand)."""
+AUDIT_WITNESS_URL = env_str("WELLBEAT_AUDIT_WITNESS_URL", "")
+"""Where `wellbeat audit checkpoint` also POSTs each checkpoint (a partner or witness)."""
+
 # --- API ---
 API_UPLOAD_MAX_BYTES = env_int("WELLBEAT_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
