@@ -109,6 +109,7 @@ def test_the_cli_creates_an_owner_only_data_directory(tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     env = {**os.environ, "WELLBEAT_DATA_DIR": str(data_dir)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("WELLBEAT_DATABASE_URL", None)  # the SQLite file is what this test inspects
     result = subprocess.run(
         [
             sys.executable,
