@@ -54,6 +54,18 @@ def test_a_password_only_admin_session_is_signed_out(client: Client, world: Any)
     assert not User.objects.filter(username="sneaky").exists()
 
 
+def test_a_password_only_admin_session_cannot_issue_api_tokens(client: Client, world: Any) -> None:
+    _password_only_session(client, world.users["mpd_admin"])
+    response = client.post(
+        "/api/tokens",
+        {"name": "t", "scopes": ["batches:write"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "session_expired"
+    assert not AuditEntry.objects.filter(action="token.created").exists()
+
+
 @pytest.mark.parametrize(
     ("path", "data"),
     [

@@ -105,7 +105,7 @@ def decrypt_text(stored: str) -> str:
         ) from None
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A text column stored encrypted; Python code sees the plaintext. It cannot be searched
     or compared in SQL (each encryption is randomised)."""
 

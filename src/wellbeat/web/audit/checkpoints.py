@@ -167,20 +167,27 @@ def read_checkpoints(path: Path) -> list[CheckpointLine]:
     return lines
 
 
+def check_signature(path: Path, item: CheckpointLine, public_key: Ed25519PublicKey) -> None:
+    """The line is signed by ``public_key`` and unchanged since; raises otherwise."""
+    record = item.record
+    where = f"{path}, line {item.number} (checkpoint #{record['checkpoint']})"
+    expected_key = key_id(public_key)
+    if record["key_id"] != expected_key:
+        raise CheckpointError(f"{where}: signed by key {record['key_id']}, not {expected_key}")
+    try:
+        public_key.verify(base64.b64decode(record["signature"]), _signed_bytes(record))
+    except (InvalidSignature, ValueError):
+        raise CheckpointError(f"{where}: the signature does not verify (line edited)") from None
+
+
 def check_file(path: Path, lines: list[CheckpointLine], public_key: Ed25519PublicKey) -> None:
     """Signatures, key, numbering and the line-to-line hash links; raises on the first fault."""
     prev = FIRST_PREV
-    expected_key = key_id(public_key)
     last_seq = 0
     for index, item in enumerate(lines, start=1):
+        check_signature(path, item, public_key)
         record = item.record
         where = f"{path}, line {item.number} (checkpoint #{record['checkpoint']})"
-        if record["key_id"] != expected_key:
-            raise CheckpointError(f"{where}: signed by key {record['key_id']}, not {expected_key}")
-        try:
-            public_key.verify(base64.b64decode(record["signature"]), _signed_bytes(record))
-        except (InvalidSignature, ValueError):
-            raise CheckpointError(f"{where}: the signature does not verify (line edited)") from None
         if record["checkpoint"] != index or record["prev"] != prev:
             raise CheckpointError(
                 f"{where}: expected checkpoint #{index} following the previous line; "
@@ -252,8 +259,10 @@ def write_checkpoint(*, create_key: bool = False) -> dict[str, Any]:
     with os.fdopen(fd, "r+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # one writer at a time across server workers
         lines = read_checkpoints(checkpoint_path)
-        check_file(checkpoint_path, lines, key.public_key())
         if lines:
+            # The newest line is the one a rollback would have to get past; `verify` checks
+            # the whole file (re-checking every line here would grow with the log).
+            check_signature(checkpoint_path, lines[-1], key.public_key())
             problem = chain_problem(lines[-1].record)
             if problem:
                 raise CheckpointError(f"refusing to sign a new checkpoint: {problem}")
