@@ -153,3 +153,30 @@ def test_setup_tightens_a_data_directory_made_with_a_loose_umask(tmp_path: Path)
         "wellbeat.sqlite3": 0o600,
         "lake/part.parquet": 0o600,
     }
+
+
+def test_the_hub_refuses_to_start_without_a_field_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WELLBEAT_", "DJANGO_"))}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wellbeat",
+            "users",
+            "add-agency",
+            "--data-dir",
+            str(tmp_path / "hub"),
+            "HUB",
+            "--name",
+            "Hub",
+            "--sector",
+            "hub",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "WELLBEAT_FIELD_KEY" in result.stderr and "Traceback" not in result.stderr
