@@ -25,6 +25,12 @@ from django.conf import settings as _django_settings
 
 _django_settings.INSTALLED_APPS  # noqa: B018
 
+# TOTP secrets are stored encrypted; outside demo mode the hub refuses to start without a key.
+# pytest-django loads the settings before this file: set it there and for subprocesses.
+os.environ.setdefault("WELLBEAT_FIELD_KEY", "test-only-field-key-" + "x" * 32)
+if not _django_settings.FIELD_ENCRYPTION_KEY:
+    _django_settings.FIELD_ENCRYPTION_KEY = os.environ["WELLBEAT_FIELD_KEY"]
+
 WORLD_PASSWORD = "correct-horse-battery-staple"
 """Password of every user in the test world."""
 

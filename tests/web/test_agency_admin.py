@@ -14,7 +14,7 @@ from wellbeat.web.audit.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_creates_a_user_in_their_agency(client: Client, world: Any, login_as: Any) -> None:
+def test_admin_invites_a_user_in_their_agency(client: Client, world: Any, login_as: Any) -> None:
     login_as(client, world.users["mpd_admin"])
     response = client.post(
         "/accounts/agency/users/new/",
@@ -22,23 +22,29 @@ def test_admin_creates_a_user_in_their_agency(client: Client, world: Any, login_
             "username": "mpd_new_officer",
             "full_name": "Pat Doe",
             "email": "pat@example.org",
+            # A password sent by the admin is ignored: the form has no such field.
             "password": "a-long-enough-passphrase",
             "roles": ["officer"],
         },
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
+    link = response.context["link"]
+    assert "/accounts/invitation/" in link
     created = User.objects.get(username="mpd_new_officer")
     assert created.agency.code == "MPD" and created.roles == ["officer"]
+    assert not created.has_usable_password()
+    assert not created.check_password("a-long-enough-passphrase")
     assert created.requires_second_factor and created.totp_confirmed_at is None
-    entry = AuditEntry.objects.get(action="user.created")
-    assert entry.actor_username == "mpd_admin" and entry.details == {"roles": ["officer"]}
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert [e.action for e in entries] == ["user.created", "user.invitation_issued"]
+    assert {e.actor_username for e in entries} == {"mpd_admin"}
+    assert entries[0].details == {"roles": ["officer"], "via": "invitation"}
 
 
 def test_create_form_reports_errors_on_the_field(client: Client, world: Any, login_as: Any) -> None:
     login_as(client, world.users["mpd_admin"])
     response = client.post(
-        "/accounts/agency/users/new/",
-        {"username": "mpd_analyst", "password": "a-long-enough-passphrase", "roles": ["analyst"]},
+        "/accounts/agency/users/new/", {"username": "mpd_analyst", "roles": ["analyst"]}
     )
     assert response.status_code == 200
     assert "username &#x27;mpd_analyst&#x27; is already taken" in response.content.decode()

@@ -162,8 +162,16 @@ def test_any_single_edit_is_caught_at_that_entry(world: Any, details: list[Any],
         transaction.set_rollback(True)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _clean_env() -> dict[str, str]:
+    """The environment without the test run's settings, but with the field-encryption key
+    (outside demo mode the hub refuses to start without one)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WELLBEAT_", "DJANGO_"))}
+    env["WELLBEAT_FIELD_KEY"] = os.environ["WELLBEAT_FIELD_KEY"]
+    return env
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = _clean_env()
     return subprocess.run(
         [sys.executable, "-m", "wellbeat", *args],
         env=env,
@@ -193,7 +201,7 @@ def test_cli_verify_exits_non_zero_naming_the_broken_entry(tmp_path: Path) -> No
         [sys.executable, "-c", script],
         check=True,
         timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("WELLBEAT_", "DJANGO_"))},
+        env=_clean_env(),
     )
     ok = _cli("audit", "verify", "--data-dir", str(data_dir), "--json")
     assert ok.returncode == 0, ok.stderr

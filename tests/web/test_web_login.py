@@ -49,10 +49,10 @@ def test_password_then_totp_signs_in_and_is_audited(client: Client, world: Any) 
 def test_wrong_password_is_refused_generically_and_audited(client: Client, world: Any) -> None:
     response = _password_step(client, "mpd_analyst", "not-the-password")
     assert response.status_code == 200
-    assert b"Username or password is incorrect." in response.content
+    assert b"Username or password is incorrect" in response.content
     assert _actions("mpd_analyst") == ["login.failed"]
     response = _password_step(client, "nobody-here", "whatever-password")
-    assert b"Username or password is incorrect." in response.content
+    assert b"Username or password is incorrect" in response.content
     unknown = AuditEntry.objects.get(target="user:nobody-here")
     assert unknown.action == "login.failed" and unknown.details["reason"] == "unknown user"
 
@@ -75,9 +75,32 @@ def test_lockout_after_repeated_failures(client: Client, world: Any, settings: A
     assert user.locked_until is not None and user.locked_until > timezone.now()
     # Even the right password is refused while locked.
     response = _password_step(client, "phd_analyst", world.password)
-    assert b"This account is locked after 3 failed attempts" in response.content
+    assert b"locked after repeated failed attempts" in response.content
     assert client.get("/").status_code == 302
     assert "login.locked" in _actions("phd_analyst")
+
+
+def _form_errors(response: Any) -> list[str]:
+    return list(response.context["form"].non_field_errors())
+
+
+def test_login_messages_do_not_reveal_whether_an_account_exists(
+    client: Client, world: Any, settings: Any
+) -> None:
+    settings.LOGIN_MAX_FAILURES = 2
+    unknown = _form_errors(_password_step(client, "no-such-user", "wrong-password-x"))
+    wrong = _form_errors(_password_step(client, "mpd_officer", "wrong-password-x"))
+    # The second failure locks the account: the answer must still be the same.
+    locking = _form_errors(_password_step(client, "mpd_officer", "wrong-password-x"))
+    while_locked = _form_errors(_password_step(client, "mpd_officer", "wrong-password-x"))
+    locked_right_password = _form_errors(_password_step(client, "mpd_officer", world.password))
+    deactivated = world.users["mfd_analyst"]
+    deactivated.is_active = False
+    deactivated.save()
+    inactive = _form_errors(_password_step(client, "mfd_analyst", world.password))
+    assert User.objects.get(username="mpd_officer").is_locked()
+    assert unknown == wrong == locking == while_locked == locked_right_password == inactive
+    assert len(unknown) == 1
 
 
 def test_a_totp_code_cannot_be_replayed(client: Client, world: Any) -> None:

@@ -8,6 +8,7 @@ so a capability brings its own commands without editing a central list. User err
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 import click
@@ -38,4 +39,6 @@ _register_all()
 
 
 def main() -> None:
+    # Everything the CLI writes (data directory, lake, keys, batches, logs) is owner-only.
+    os.umask(0o077)
     cli(prog_name="wellbeat")

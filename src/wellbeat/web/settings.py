@@ -47,6 +47,12 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
+FIELD_ENCRYPTION_KEY = env_str("WELLBEAT_FIELD_KEY", "")
+"""Key text for secrets stored encrypted in the database (TOTP secrets); without it,
+``DATA_DIR/field_key`` (written in demo mode only). See wellbeat.web.accounts.encryption."""
+if FIELD_ENCRYPTION_KEY and len(FIELD_ENCRYPTION_KEY) < 32:
+    raise ValueError("WELLBEAT_FIELD_KEY: expected at least 32 characters")
+
 ALLOWED_HOSTS = env_list("WELLBEAT_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("WELLBEAT_CSRF_TRUSTED_ORIGINS", [])
 
@@ -151,6 +157,8 @@ CSRF_FAILURE_VIEW = "wellbeat.web.api.errors.csrf_failure"
 # --- Login policy ---
 LOGIN_MAX_FAILURES = env_int("WELLBEAT_LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("WELLBEAT_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+INVITATION_VALID_HOURS = env_int("WELLBEAT_INVITATION_VALID_HOURS", 72, minimum=1, maximum=720)
+"""How long a new user's invitation link stays valid (it is also single-use)."""
 SECOND_FACTOR_PENDING_SECONDS = 300
 """How long the password step stays valid while the user types the TOTP code."""
 
@@ -176,6 +184,17 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+
+# --- Audit checkpoints (wellbeat.web.audit.checkpoints) ---
+AUDIT_SIGNING_KEY_FILE = env_str("WELLBEAT_AUDIT_SIGNING_KEY", "")
+"""Ed25519 key signing checkpoints of the audit chain; default ``DATA_DIR/audit_signing_key``."""
+AUDIT_CHECKPOINT_FILE = env_str("WELLBEAT_AUDIT_CHECKPOINT_FILE", "")
+"""Append-only JSON-lines file of signed checkpoints; default
+``DATA_DIR/audit_checkpoints.jsonl``."""
+AUDIT_CHECKPOINT_EVERY = env_int("WELLBEAT_AUDIT_CHECKPOINT_EVERY", 100, minimum=0)
+"""Sign a checkpoint automatically after every this many audit entries (0: only on demand)."""
+AUDIT_WITNESS_URL = env_str("WELLBEAT_AUDIT_WITNESS_URL", "")
+"""Where `wellbeat audit checkpoint` also POSTs each checkpoint (a partner or witness)."""
 
 # --- API ---
 API_UPLOAD_MAX_BYTES = env_int("WELLBEAT_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)

@@ -3,6 +3,7 @@ transaction and writes the audit row; views and API endpoints only parse and cal
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,9 +18,11 @@ from django.utils import timezone
 from wellbeat.web.accounts import totp
 from wellbeat.web.accounts.models import (
     HUB_ONLY_ROLES,
+    SECOND_FACTOR_ROLES,
     SECTOR_CHOICES,
     Agency,
     ApiToken,
+    Invitation,
     Role,
     User,
     normalise_roles,
@@ -91,19 +94,9 @@ def do_create_agency(
     return agency
 
 
-def do_create_user(
-    *,
-    actor: User | None,
-    agency: Agency,
-    username: str,
-    password: str,
-    roles: list[str],
-    email: str = "",
-    full_name: str = "",
-    actor_label: str = "",
-) -> User:
-    """Create a user in ``agency``. Agency admins create users in their own agency only;
-    ``actor=None`` is the command-line operator (bootstrap and demo)."""
+def _check_new_user(
+    actor: User | None, agency: Agency, username: str, roles: list[str]
+) -> tuple[str, list[str]]:
     if actor is not None and not can_manage_users_of(actor, agency):
         raise NotAllowed(
             f"{actor.username} may not create users in {agency.code}: "
@@ -116,6 +109,29 @@ def do_create_user(
         raise AccountError("username: required")
     if User.objects.filter(username__iexact=username).exists():
         raise AccountError(f"username {username!r} is already taken")
+    return username, clean_roles
+
+
+def do_create_user(
+    *,
+    actor: User | None,
+    agency: Agency,
+    username: str,
+    password: str,
+    roles: list[str],
+    email: str = "",
+    full_name: str = "",
+    actor_label: str = "",
+) -> User:
+    """Create a user with a preset password: demo mode only (``WELLBEAT_DEMO=1``), where the
+    demo logins are public anyway. Real accounts are created with ``do_invite_user``, so no
+    admin ever knows another user's password."""
+    if not settings.WELLBEAT_DEMO:
+        raise NotAllowed(
+            "users with a password chosen by someone else exist only in demo mode; "
+            "invite the user instead (they set their own password and second factor)"
+        )
+    username, clean_roles = _check_new_user(actor, agency, username, roles)
     candidate = User(username=username, email=email, agency=agency)
     try:
         validate_password(password, candidate)
@@ -137,9 +153,175 @@ def do_create_user(
             actor=actor,
             agency=agency,
             target=f"user:{username}",
-            details={"roles": clean_roles},
+            details={"roles": clean_roles, "via": "demo"},
             actor_label=actor_label,
         )
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """A new invitation: ``token`` goes in the link, is shown once and never stored."""
+
+    invitation: Invitation
+    token: str
+
+    @property
+    def user(self) -> User:
+        return self.invitation.user
+
+    def path(self) -> str:
+        from django.urls import reverse
+
+        return reverse("accounts:invitation", kwargs={"token": self.token})
+
+
+def do_invite_user(
+    *,
+    actor: User | None,
+    agency: Agency,
+    username: str,
+    roles: list[str],
+    email: str = "",
+    full_name: str = "",
+    actor_label: str = "",
+) -> IssuedInvitation:
+    """Create a user who cannot sign in yet and a single-use, expiring invitation with which
+    they set their own password (and enrol their own authenticator when their roles need
+    one). Agency admins invite into their own agency; ``actor=None`` is the command-line
+    operator (``wellbeat users invite``), named by ``actor_label``."""
+    username, clean_roles = _check_new_user(actor, agency, username, roles)
+    first, _, last = full_name.strip().partition(" ")
+    with transaction.atomic():
+        user = User(
+            username=username,
+            email=email,
+            agency=agency,
+            roles=clean_roles,
+            first_name=first,
+            last_name=last,
+        )
+        user.set_unusable_password()
+        user.save()
+        audit.record(
+            audit.USER_CREATED,
+            actor=actor,
+            agency=agency,
+            target=f"user:{username}",
+            details={"roles": clean_roles, "via": "invitation"},
+            actor_label=actor_label,
+        )
+        issued = _issue_invitation(actor, user, actor_label)
+    return issued
+
+
+def do_reissue_invitation(
+    actor: User | None, target: User, *, actor_label: str = ""
+) -> IssuedInvitation:
+    """A fresh link for a user who has not accepted theirs (lost or expired); earlier links
+    stop working. Never for an account already in use: that would let an admin take it over."""
+    if actor is not None:
+        _require_manager(actor, target, "re-invite")
+    if target.has_usable_password():
+        raise AccountError(
+            f"{target.username} has already set a password; to help them sign in again, "
+            "reset their second factor or ask them to change their password"
+        )
+    with transaction.atomic():
+        return _issue_invitation(actor, target, actor_label)
+
+
+def _issue_invitation(actor: User | None, user: User, actor_label: str) -> IssuedInvitation:
+    now = timezone.now()
+    Invitation.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        user=user,
+        token_hash=hash_token(token),
+        created_by=actor,
+        created_by_label="" if actor is not None else actor_label,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.INVITATION_VALID_HOURS),
+    )
+    audit.record(
+        audit.INVITATION_ISSUED,
+        actor=actor,
+        agency=user.agency,
+        target=f"user:{user.username}",
+        details={"expires_at": invitation.expires_at.isoformat()},
+        actor_label=actor_label,
+    )
+    return IssuedInvitation(invitation=invitation, token=token)
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The usable invitation behind ``token`` (unused, not replaced, not expired), or None."""
+    invitation = (
+        Invitation.objects.select_related("user", "user__agency")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_usable() or not invitation.user.is_active:
+        return None
+    return invitation
+
+
+def invitation_needs_totp(user: User) -> bool:
+    return any(r in SECOND_FACTOR_ROLES for r in user.roles or [])
+
+
+def do_accept_invitation(
+    token: str,
+    password: str,
+    *,
+    totp_secret: str = "",
+    totp_step: int = 0,
+    remote_addr: str = "",
+) -> User:
+    """The invitee sets their password (Django's validators) and, when their roles need a
+    second factor, the authenticator they just proved with a code; the link is then spent."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().filter(token_hash=hash_token(token)).first()
+        )
+        if invitation is None or not invitation.is_usable():
+            raise AccountError(
+                "invitation: this link is not valid (used, expired or replaced); "
+                "ask your agency admin for a new one"
+            )
+        user = User.objects.select_for_update().get(pk=invitation.user_id)
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise AccountError("password: " + " ".join(exc.messages)) from None
+        if invitation_needs_totp(user) and not totp_secret:
+            raise AccountError("code: your roles need a second factor; enrol an authenticator")
+        user.set_password(password)
+        fields = ["password"]
+        if totp_secret:
+            user.totp_secret = totp_secret
+            user.totp_confirmed_at = timezone.now()
+            user.totp_last_step = totp_step
+            fields += ["totp_secret", "totp_confirmed_at", "totp_last_step"]
+        user.save(update_fields=fields)
+        invitation.used_at = timezone.now()
+        invitation.save(update_fields=["used_at"])
+        audit.record(
+            audit.INVITATION_ACCEPTED,
+            actor=user,
+            agency=user.agency,
+            target=f"user:{user.username}",
+            details={"second_factor": bool(totp_secret), "remote_addr": remote_addr},
+        )
+        if totp_secret:
+            audit.record(
+                audit.TOTP_ENROLLED,
+                actor=user,
+                agency=user.agency,
+                target=f"user:{user.username}",
+            )
     return user
 
 

@@ -68,16 +68,47 @@ class RolesForm(forms.Form):
 
 
 class NewUserForm(RolesForm):
+    """No password field: the new user sets their own through the invitation link."""
+
     username = forms.CharField(max_length=150)
     full_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)
-    password = forms.CharField(
+    field_order = ["username", "full_name", "email", "roles"]
+
+
+class AcceptInvitationForm(forms.Form):
+    """The invitee's own password, twice, and (when their roles need it) a code from the
+    authenticator they are adding."""
+
+    new_password1 = forms.CharField(
+        label="New password",
         strip=False,
-        min_length=12,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 12 characters; the user should change it after first sign-in.",
+        help_text="At least 12 characters, not a common password, not like your username.",
     )
-    field_order = ["username", "full_name", "email", "password", "roles"]
+    new_password2 = forms.CharField(
+        label="New password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, needs_code: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if needs_code:
+            self.fields["code"] = TotpForm.base_fields["code"]
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"].replace(" ", "")
+        if len(code) != 6 or not code.isdigit():
+            raise forms.ValidationError("Enter the six digits shown in your authenticator app.")
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", "The two passwords differ.")
+        return cleaned
 
 
 class DeactivateForm(forms.Form):

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from wellbeat.events.schema import Sector
+from wellbeat.web.accounts.encryption import EncryptedTextField
 
 HUB_SECTOR = "hub"
 """Sector of the hub's own agency (hub admins and hub-wide auditors belong to it)."""
@@ -94,6 +95,13 @@ Role.PERSON_LEVEL = frozenset(
     {Role.ANALYST, Role.OFFICER, Role.CLINICIAN, Role.CARE_COORDINATOR, Role.AUDITOR}
 )
 
+ADMIN_ROLES = frozenset({Role.AGENCY_ADMIN.value, Role.HUB_ADMIN.value})
+"""Roles that decide who can see what (create users, grant roles, issue tokens)."""
+
+SECOND_FACTOR_ROLES = frozenset(Role.PERSON_LEVEL | ADMIN_ROLES)
+"""Roles whose sessions must pass TOTP: person-level data (CJIS 5.6.2.2) and administrators,
+since an admin who grants roles could otherwise reach person-level data with a password only."""
+
 HUB_ONLY_ROLES = frozenset({Role.HUB_ADMIN.value})
 """Roles only members of the hub's own agency may hold."""
 
@@ -118,7 +126,7 @@ class User(AbstractUser):
         Agency, on_delete=models.PROTECT, related_name="users", null=True, blank=True
     )
     roles = models.JSONField(default=list, blank=True)
-    totp_secret = models.CharField(max_length=64, blank=True, default="")
+    totp_secret = EncryptedTextField(blank=True, default="")
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
     totp_last_step = models.BigIntegerField(default=0)
     failed_logins = models.PositiveIntegerField(default=0)
@@ -146,8 +154,11 @@ class User(AbstractUser):
 
     @property
     def requires_second_factor(self) -> bool:
-        """TOTP is required for person-level roles, and always once a user has enrolled."""
-        return self.sees_person_level or self.totp_confirmed_at is not None
+        """TOTP is required for person-level and admin roles, and always once enrolled."""
+        return (
+            any(r in SECOND_FACTOR_ROLES for r in self.roles or [])
+            or self.totp_confirmed_at is not None
+        )
 
     def is_locked(self, now: object = None) -> bool:
         moment = now or timezone.now()
@@ -195,3 +206,29 @@ class ApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return self.is_active and scope in (self.scopes or [])
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link with which a new user sets their own password and enrols
+    their own second factor; only the SHA-256 of the link's token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.user.username} ({self.created_at:%Y-%m-%d})"
+
+    def is_usable(self, now: object = None) -> bool:
+        moment = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > moment

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wellbeat.web.accounts import actions, totp
 from wellbeat.web.accounts.forms import (
+    AcceptInvitationForm,
     DeactivateForm,
     LoginForm,
     NewUserForm,
@@ -35,7 +36,16 @@ from wellbeat.web.accounts.models import ApiToken, Role, User
 from wellbeat.web.accounts.tokens import SCOPES
 
 PENDING_KEY = "wellbeat.pending_login"
-BAD_CREDENTIALS = "Username or password is incorrect."
+
+
+def bad_credentials_message() -> str:
+    """The one answer to every failed password step (unknown user, wrong password, locked or
+    deactivated account): it must not tell a prober whether the account exists."""
+    minutes = max(1, settings.LOGIN_LOCKOUT_SECONDS // 60)
+    return (
+        "Username or password is incorrect, or the account is locked after repeated failed "
+        f"attempts (it unlocks after {minutes} minutes, or ask your agency admin)."
+    )
 
 
 def role_required(
@@ -59,6 +69,25 @@ def role_required(
         return wrapper
 
     return decorate
+
+
+SECOND_FACTOR_NEEDED = (
+    "Changing who can see what needs a session that passed the second factor: sign out and "
+    "sign in again with a code from your authenticator app."
+)
+
+
+def second_factor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Admin-page decorator: refuse (403) a session that did not pass TOTP, whatever the
+    user's roles, so no change to users, roles or tokens rests on a password alone."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.session.get(SECOND_FACTOR_KEY):
+            raise PermissionDenied(SECOND_FACTOR_NEEDED)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _remote_addr(request: HttpRequest) -> str:
@@ -120,21 +149,19 @@ def login_password(request: HttpRequest) -> HttpResponse:
             actions.do_record_login_failure(
                 None, username, "unknown user", remote_addr=_remote_addr(request)
             )
-            form.add_error(None, BAD_CREDENTIALS)
+            form.add_error(None, bad_credentials_message())
         elif user.is_locked():
+            make_password(password)
             actions.do_record_login_failure(
                 user, username, "account locked", remote_addr=_remote_addr(request), count=False
             )
-            form.add_error(None, _locked_message(user))
+            form.add_error(None, bad_credentials_message())
         elif not user.check_password(password) or not user.is_active:
             reason = "wrong password" if user.is_active else "account deactivated"
-            updated = actions.do_record_login_failure(
+            actions.do_record_login_failure(
                 user, username, reason, remote_addr=_remote_addr(request)
             )
-            if updated is not None and updated.is_locked():
-                form.add_error(None, _locked_message(updated))
-            else:
-                form.add_error(None, BAD_CREDENTIALS)
+            form.add_error(None, bad_credentials_message())
         else:
             request.session.cycle_key()
             request.session[PENDING_KEY] = {
@@ -211,6 +238,60 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
     return render(request, "wellbeat/accounts/enrol.html", context)
 
 
+INVITATION_SECRET_KEY = "wellbeat.invitation_totp"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """A new user's invitation link: set their own password and, when their roles need a
+    second factor, add the hub to their authenticator app and type a code from it."""
+    if request.user.is_authenticated:
+        logout(request)
+    invitation = actions.find_invitation(token)
+    if invitation is None:
+        return render(request, "wellbeat/accounts/invitation_invalid.html", status=404)
+    invited = invitation.user
+    needs_code = actions.invitation_needs_totp(invited)
+    secret = ""
+    if needs_code:
+        held = request.session.get(INVITATION_SECRET_KEY)
+        if isinstance(held, dict) and held.get("invitation") == invitation.pk:
+            secret = str(held["secret"])
+        else:
+            secret = totp.new_secret()
+            request.session[INVITATION_SECRET_KEY] = {"invitation": invitation.pk, "secret": secret}
+    form = AcceptInvitationForm(request.POST or None, needs_code=needs_code)
+    if request.method == "POST" and form.is_valid():
+        step = 0
+        matched = totp.matching_step(secret, form.cleaned_data["code"], 0) if needs_code else 0
+        if matched is None:
+            form.add_error("code", "That code does not match. Check the key and try the next code.")
+        else:
+            step = matched
+            try:
+                actions.do_accept_invitation(
+                    token,
+                    form.cleaned_data["new_password1"],
+                    totp_secret=secret,
+                    totp_step=step,
+                    remote_addr=_remote_addr(request),
+                )
+            except actions.AccountError as exc:
+                field, _, text = str(exc).partition(": ")
+                target = {"password": "new_password1", "code": "code"}.get(field)
+                form.add_error(target if target in form.fields else None, text or str(exc))
+            else:
+                request.session.pop(INVITATION_SECRET_KEY, None)
+                messages.success(request, "Your account is ready: sign in with your new password.")
+                return redirect("accounts:login")
+    context: dict[str, Any] = {"form": form, "invited": invited, "needs_code": needs_code}
+    if needs_code:
+        context["secret"] = totp.format_secret(secret)
+        context["otpauth_uri"] = totp.provisioning_uri(secret, invited.username)
+    return render(request, "wellbeat/accounts/invitation_accept.html", context)
+
+
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -232,7 +313,18 @@ def agency_users(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _show_invitation(request: HttpRequest, issued: actions.IssuedInvitation) -> HttpResponse:
+    """The link is shown once, to the admin who hands it to the new user; never stored."""
+    context = {
+        "invited": issued.user,
+        "link": request.build_absolute_uri(issued.path()),
+        "expires_at": issued.invitation.expires_at,
+    }
+    return render(request, "wellbeat/accounts/invitation_issued.html", context)
+
+
 @role_required(Role.AGENCY_ADMIN)
+@second_factor_required
 @require_http_methods(["GET", "POST"])
 def user_create(request: HttpRequest) -> HttpResponse:
     admin: User = request.user
@@ -240,11 +332,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         assert admin.agency is not None
         try:
-            created = actions.do_create_user(
+            issued = actions.do_invite_user(
                 actor=admin,
                 agency=admin.agency,
                 username=form.cleaned_data["username"],
-                password=form.cleaned_data["password"],
                 roles=form.cleaned_data["roles"],
                 email=form.cleaned_data["email"],
                 full_name=form.cleaned_data["full_name"],
@@ -253,12 +344,12 @@ def user_create(request: HttpRequest) -> HttpResponse:
             field = str(exc).split(":", 1)[0]
             form.add_error(field if field in form.fields else None, str(exc))
         else:
-            messages.success(request, f"Created {created.username}.")
-            return redirect("accounts:user_detail", user_id=created.pk)
+            return _show_invitation(request, issued)
     return render(request, "wellbeat/accounts/user_create.html", {"form": form})
 
 
 @role_required(Role.AGENCY_ADMIN)
+@second_factor_required
 @require_http_methods(["GET", "POST"])
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     admin: User = request.user
@@ -296,6 +387,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
                     "authenticator at their next sign-in.",
                 )
                 return redirect("accounts:user_detail", user_id=target.pk)
+            elif operation == "reinvite":
+                return _show_invitation(request, actions.do_reissue_invitation(admin, target))
             else:
                 messages.error(request, f"Unknown operation {operation!r}.")
         except actions.AccountError as exc:
@@ -305,6 +398,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @role_required(Role.AGENCY_ADMIN)
+@second_factor_required
 @require_http_methods(["GET", "POST"])
 def agency_tokens(request: HttpRequest) -> HttpResponse:
     admin: User = request.user

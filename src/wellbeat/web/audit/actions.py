@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from wellbeat.web.audit.chain import GENESIS_HASH, canonical_details, entry_digest
+from wellbeat.web.audit.checkpoints import checkpoint_after_commit
 from wellbeat.web.audit.models import AuditEntry, AuditHead
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ USER_CREATED = "user.created"
 ROLES_CHANGED = "user.roles_changed"
 USER_DEACTIVATED = "user.deactivated"
 USER_REACTIVATED = "user.reactivated"
+INVITATION_ISSUED = "user.invitation_issued"
+INVITATION_ACCEPTED = "user.invitation_accepted"
 AGENCY_CREATED = "agency.created"
 TOKEN_CREATED = "token.created"
 TOKEN_REVOKED = "token.revoked"
@@ -96,4 +99,5 @@ def record(
         head.last_seq = seq
         head.last_hash = digest
         head.save(update_fields=["last_seq", "last_hash"])
+        checkpoint_after_commit(seq)
     return entry
