@@ -69,6 +69,10 @@ class FakeEngine:
             for dim in q.by:
                 if dim == "syndrome":
                     keys = [(*k, s) for k in keys for s in e["syndromes"]]
+                elif dim == "syndrome_set":
+                    keys = [(*k, "|".join(sorted(set(e["syndromes"])))) for k in keys]
+                elif dim.startswith("area_"):
+                    keys = [(*k, area_of(e["neighbourhood"], dim[5:])) for k in keys]
                 else:
                     keys = [(*k, e[dim]) for k in keys]
             for k in keys:

@@ -9,7 +9,6 @@ from gov_world import HUB_KEY, LAYERS, NOW, agreement
 
 from wellbeat.governance import Consent, DataRequest, Plan, UserContext, plan
 from wellbeat.governance.execute import run_plan
-from wellbeat.privacy.suppression import recoverable_cells
 
 DAY = datetime(2025, 6, 2, 10, tzinfo=UTC)
 PH = UserContext("ph.analyst", "PH", frozenset({"analyst"}), person_level=True)
@@ -29,17 +28,23 @@ def cells(release, *dims):
     return {tuple(r[d] for d in dims): r["count"] for r in rows}
 
 
-def test_small_cells_and_their_complements_are_hidden() -> None:
+def test_small_cells_are_hidden_and_so_is_every_total_holding_one() -> None:
     events = [event("EMS", "n0", DAY)] * 3 + [event("EMS", "n1", DAY)] * 12
     events += [event("EMS", "n4", DAY)] * 15
-    release = run(events, DataRequest(agencies=("EMS",), area_layer="neighbourhood"), [agreement()])
+    deal = [agreement()]
+    release = run(events, DataRequest(agencies=("EMS",), area_layer="neighbourhood"), deal)
     got = cells(release, "area")
-    # n0 = 3 is small; alone it could be recovered from the total, so another cell goes too.
-    assert got["n0"] is None
-    assert sum(v is None for v in got.values()) == 2
-    assert release.suppressed_cells == 2
-    for grid in release.grids:
-        assert not recoverable_cells(grid.values, grid.result.cells, grid.result.total)
+    # n0 = 3 is small; the others are released, since no total holding n0 is ever released.
+    assert got == {"n0": None, "n1": 12, "n4": 15}
+    assert release.suppressed_cells == 1
+    for layer, hidden in (("beat", "b0"), ("district", "d0")):
+        coarser = cells(run(events, DataRequest(agencies=("EMS",), area_layer=layer), deal), "area")
+        assert coarser[hidden] is None  # n0 lies in it
+        assert sum(v is not None for v in coarser.values()) == len(coarser) - 1
+    total = run(events, DataRequest(agencies=("EMS",)), deal)
+    assert total.table.to_pylist() == [{"count": None, "suppressed": True}]
+    base = {tuple(r.values()) for r in release.bases[0].cells.select(["area", "count"]).to_pylist()}
+    assert base == {("n0", 3), ("n1", 12), ("n4", 15)}
 
 
 def test_own_agency_data_is_never_suppressed() -> None:
@@ -49,7 +54,7 @@ def test_own_agency_data_is_never_suppressed() -> None:
     assert release.suppressed_cells == 0
 
 
-def test_mixed_cells_use_the_strictest_k_and_hide_what_a_provider_hid() -> None:
+def test_mixed_cells_are_sums_of_released_parts_only() -> None:
     ems = agreement(id="A-1", provider="EMS", min_cell=5)
     gen = agreement(id="A-2", provider="GEN", min_cell=10)
     events = [event("EMS", "n0", DAY)] * 7 + [event("GEN", "n0", DAY)] * 3
@@ -64,20 +69,17 @@ def test_mixed_cells_use_the_strictest_k_and_hide_what_a_provider_hid() -> None:
     split = cells(by_agency, "area", "agency")
     assert split[("n0", "GEN")] is None  # 3 < 10
     assert split[("n0", "EMS")] == 7  # 7 >= 5 under EMS's own agreement
-    assert split[("n1", "GEN")] is None  # GEN's smallest other cell, so n0 = total - rest fails
+    assert split[("n1", "GEN")] == 15
     combined = run(
         events, DataRequest(agencies=("EMS", "GEN"), area_layer="neighbourhood"), [ems, gen]
     )
     together = cells(combined, "area")
     # n0 = 10 would pass k=10, but 10 - 7 (EMS, released) gives GEN's hidden 3 away.
     assert together["n0"] is None
-    # n2 = 8 from EMS alone is below the strictest k of the mixed table.
-    assert together["n2"] is None
-    # n1 = 35 passes k, but GEN's part was hidden: 35 - 20 (EMS) would give it away.
-    assert together["n1"] is None
+    # n2 = 8 is EMS's released 8 plus GEN's (released) zero: nothing new.
+    assert together["n2"] == 8
+    assert together["n1"] == 35
     assert together["n3"] == 50
-    for grid in combined.grids:
-        assert not recoverable_cells(grid.values, grid.result.cells, grid.result.total)
 
 
 def test_own_counts_are_added_only_to_released_cells() -> None:
@@ -90,7 +92,7 @@ def test_own_counts_are_added_only_to_released_cells() -> None:
     assert got["n1"] == 44
     # n0 = 52 looks safe, but 52 - 50 (the user's own count) is EMS's hidden 2.
     assert got["n0"] is None
-    assert got["n2"] is None  # the complement that keeps n0 from the EMS total
+    assert got["n2"] == 30
 
 
 def test_out_of_scope_syndromes_never_appear_in_a_breakdown() -> None:

@@ -31,6 +31,7 @@ from wellbeat.governance.resolution import (
     LayerOrder,
     coarsest_period,
     period_allowed,
+    snap_window,
 )
 
 TIME_COLUMNS = ("occurred_at", "reported_at")
@@ -141,6 +142,10 @@ class Grant:
     def finest_period(self) -> str | None:
         return None if self.agreement is None else self.agreement.finest_period
 
+    @property
+    def finest_layer(self) -> str | None:
+        return None if self.agreement is None else self.agreement.finest_layer
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -154,6 +159,11 @@ class Plan:
     period: str | None
     columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    start: datetime | None = None
+    """The time window actually read (inclusive start): for aggregates, the request's window
+    widened to whole periods of the release's grid (``snap_window``); else as requested."""
+    end: datetime | None = None
+    """Exclusive end of the window actually read (see ``start``)."""
 
     @property
     def kind(self) -> RequestKind:
@@ -258,6 +268,22 @@ def _fit(
             fit.coarsened += 1
         else:
             fit.missing.append(f"by period {asked_period} (finest allowed: {finest_period})")
+    if request.kind == "aggregate":
+        if request.codes is not None:
+            fit.missing.append(
+                "filtered by code (codes cut cells finer than the agreement's grid; filter "
+                "by syndrome, sector or kind instead)"
+            )
+        if (request.start or request.end) and agreement.finest_period is None:
+            fit.missing.append(
+                "within a time window (the agreement allows no breakdown by time, so only "
+                "all-time counts)"
+            )
+        if agreement.finest_layer is not None and agreement.finest_layer not in layer_order.coarser:
+            fit.missing.append(
+                f"at all: its finest layer {agreement.finest_layer} is not among the hub's "
+                "area layers, so its grid cannot be built"
+            )
     if agreement.purpose != purpose:
         fit.missing.append(
             f"for purpose {purpose} (agreement {agreement.id} is for {agreement.purpose})"
@@ -434,6 +460,22 @@ def plan(
                     f"(agreement {f.agreement.id})"
                 )
 
+    start, end = request.start, request.end
+    grid_periods = [
+        f.agreement.finest_period for f in chosen.values() if f.agreement.finest_period
+    ]
+    if request.kind == "aggregate" and chosen and (period or grid_periods):
+        unit = period or coarsest_period(grid_periods, prefer=grid_periods[0])
+        start, end = snap_window(request.start, request.end, unit)
+        if (start, end) != (request.start, request.end):
+            shown = [
+                "open" if t is None else t.strftime("%Y-%m-%d %H:%M") for t in (start, end)
+            ]
+            notes.append(
+                f"time window widened to whole {unit.replace('_', ' ')}s: {shown[0]} to "
+                f"{shown[1]} UTC, end excluded (agreements release whole periods only)"
+            )
+
     columns: tuple[str, ...] = ()
     if request.kind == "extract":
         mapped = [
@@ -484,4 +526,6 @@ def plan(
         period=period,
         columns=columns,
         notes=tuple(notes),
+        start=start,
+        end=end,
     )

@@ -11,8 +11,14 @@ from typing import Protocol
 import pyarrow as pa
 
 from wellbeat.governance.decision import Grant, Plan
-from wellbeat.governance.release import EXTRACT_CONTROL_COLUMNS, Release, release
-from wellbeat.lake.query import AggregateQuery, EventFilter, ExtractQuery
+from wellbeat.governance.release import (
+    EXTRACT_CONTROL_COLUMNS,
+    Release,
+    base_dimensions,
+    release,
+)
+from wellbeat.governance.resolution import snap_window
+from wellbeat.lake.query import AREA_BY_PREFIX, AggregateQuery, EventFilter, ExtractQuery
 
 
 class QueryEngine(Protocol):
@@ -28,25 +34,46 @@ def _sorted(values: frozenset[str] | None) -> tuple[str, ...] | None:
 
 
 def event_filter(plan: Plan, grant: Grant) -> EventFilter:
-    """The engine filter for one provider's rows under ``plan``."""
-    req = plan.request
+    """The engine filter for one provider's rows under ``plan`` (its window: ``plan.start`` /
+    ``plan.end``; for another agency's counts, widened to whole periods of its grid)."""
+    start, end = plan.start, plan.end
+    if plan.kind == "aggregate" and not grant.own and grant.finest_period is not None:
+        start, end = snap_window(start, end, grant.finest_period)
     return EventFilter(
         agencies=(grant.provider,),
         sectors=_sorted(grant.sectors),
         kinds=_sorted(grant.kinds),
         syndromes=_sorted(grant.syndromes),
-        codes=req.codes,
-        start=req.start,
-        end=req.end,
+        codes=plan.request.codes,
+        start=start,
+        end=end,
+    )
+
+
+def base_query(plan: Plan, grant: Grant) -> AggregateQuery:
+    """The cells of another agency's protected base table that ``plan`` needs: place and time
+    at its agreement's finest layer and period, every filterable dimension
+    (``base_dimensions``), and the area in the plan's layer next to the finest one."""
+    by = base_dimensions(grant)
+    if plan.area_layer is not None and plan.area_layer != grant.finest_layer:
+        by = (*by, f"{AREA_BY_PREFIX}{plan.area_layer}")
+    return AggregateQuery(
+        event_filter(plan, grant),
+        grant.finest_layer,
+        grant.finest_period,  # type: ignore[arg-type]
+        by,
     )
 
 
 def engine_queries(plan: Plan) -> list[tuple[Grant, AggregateQuery | ExtractQuery]]:
-    """The queries that read exactly the plan's rows, one per provider."""
+    """The queries that read exactly the plan's rows, one per provider: the user's own counts
+    at the plan's cells, other agencies' as their protected base tables."""
     queries: list[tuple[Grant, AggregateQuery | ExtractQuery]] = []
     for grant in plan.grants:
         flt = event_filter(plan, grant)
-        if plan.kind == "aggregate":
+        if plan.kind == "aggregate" and not grant.own:
+            queries.append((grant, base_query(plan, grant)))
+        elif plan.kind == "aggregate":
             by = tuple(d for d in plan.by if d != "agency")
             queries.append(
                 (grant, AggregateQuery(flt, plan.area_layer, plan.period, by))  # type: ignore[arg-type]

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from wellbeat.events.schema import Sensitivity
 from wellbeat.governance.decision import TIME_COLUMNS, Grant, Plan
-from wellbeat.governance.suppression import GridSuppression, key_codes, suppress_cells
+from wellbeat.governance.resolution import period_start
+from wellbeat.lake.query import AREA_BY_PREFIX, SYNDROME_SET
 from wellbeat.privacy.keys import recipient_key
 from wellbeat.privacy.pseudonym import rekey_many
 
@@ -31,7 +32,14 @@ EXTRACT_CONTROL_COLUMNS = ("agency", "sector", "kind", "syndromes", "sensitivity
 """Columns every extract query reads so the release can enforce scope, consent and re-keying;
 those the user did not ask for are dropped before release."""
 
-_DIM_SCOPE = {"sector": "sectors", "kind": "kinds", "syndrome": "syndromes"}
+
+@dataclass(frozen=True)
+class ProtectedBase:
+    """One provider's base table as protected for a release: a row per non-empty grid cell
+    (place, period and ``base_dimensions``), its true ``count`` and ``suppressed`` flag."""
+
+    provider: str
+    cells: pa.Table
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,8 @@ class Release:
     suppressed_cells: int = 0
     withheld_part2_rows: int = 0
     notes: tuple[str, ...] = ()
-    grids: tuple[GridSuppression, ...] = ()
-    """How other agencies' counts were suppressed (true counts and hidden cells/margins), for
+    bases: tuple[ProtectedBase, ...] = ()
+    """Each other agency's protected base table (true counts, which cells are hidden), for
     checking that nothing hidden is recoverable; never shown to the user."""
 
     def audit_details(self) -> dict[str, Any]:
@@ -62,6 +70,8 @@ class Release:
             "syndromes": sorted(req.syndromes) if req.syndromes else None,
             "start": req.start.isoformat() if req.start else None,
             "end": req.end.isoformat() if req.end else None,
+            "window_start": self.plan.start.isoformat() if self.plan.start else None,
+            "window_end": self.plan.end.isoformat() if self.plan.end else None,
             "rows": self.table.num_rows,
             "suppressed_cells": self.suppressed_cells,
             "withheld_part2_rows": self.withheld_part2_rows,
@@ -100,128 +110,215 @@ def release(plan: Plan, table: pa.Table, hub_key: bytes) -> Release:
 # -- aggregates ---------------------------------------------------------------------------------
 
 
-def _narrow_cells(grant: Grant, part: pa.Table) -> pa.Table:
-    for dim, scope_name in _DIM_SCOPE.items():
-        allowed = getattr(grant, scope_name)
-        if allowed is not None and dim in part.column_names:
-            part = part.filter(pc.is_in(part[dim], pa.array(sorted(allowed), pa.string())))
-    return part
+def base_dimensions(grant: Grant) -> tuple[str, ...]:
+    """The dimensions of a provider's protected base table besides place and time: every
+    dimension a request may filter or break down by (sector, kind, the event's set of
+    syndromes, and sex / age band when the agreement shares them), so that every count a
+    request can ask for is a sum of base cells."""
+    fields = () if grant.agreement is None else grant.agreement.fields
+    return ("sector", "kind", SYNDROME_SET, *(d for d in ("sex", "age_band") if d in fields))
 
 
-def _sum_by(table: pa.Table, dims: Sequence[str]) -> pa.Table:
+def base_columns(plan: Plan, grant: Grant) -> list[str]:
+    """Key columns of a provider's base cells as the engine returns them for ``plan``."""
+    keys = [AREA] if grant.finest_layer is not None else []
+    keys += [PERIOD] if grant.finest_period is not None else []
+    keys += base_dimensions(grant)
+    if plan.area_layer is not None and plan.area_layer != grant.finest_layer:
+        keys.append(f"{AREA_BY_PREFIX}{plan.area_layer}")
+    return keys
+
+
+def _sum_by(table: pa.Table, dims: Sequence[str], hidden: bool = False) -> pa.Table:
+    """Counts summed per combination of ``dims`` (with ``hidden``: and whether any summed
+    cell was suppressed)."""
+    measures = [(COUNT, "sum")] + ([(SUPPRESSED, "any")] if hidden else [])
     if not dims:
-        total = pc.sum(table[COUNT]).as_py() if table.num_rows else None
-        return pa.table({COUNT: pa.array([] if total is None else [total], pa.int64())})
-    grouped = table.group_by(list(dims)).aggregate([(COUNT, "sum")])
-    return grouped.rename_columns([*dims, COUNT]).select([*dims, COUNT])
+        if not table.num_rows:
+            empty = {COUNT: pa.array([], pa.int64())}
+            if hidden:
+                empty[SUPPRESSED] = pa.array([], pa.bool_())
+            return pa.table(empty)
+        total = {COUNT: pa.array([pc.sum(table[COUNT]).as_py()], pa.int64())}
+        if hidden:
+            total[SUPPRESSED] = pa.array([pc.any(table[SUPPRESSED]).as_py()], pa.bool_())
+        return pa.table(total)
+    grouped = table.group_by(list(dims), use_threads=False).aggregate(measures)
+    names = [*dims, COUNT] + ([SUPPRESSED] if hidden else [])
+    return grouped.rename_columns([*dims, *names[len(dims) :]]).select(names)
+
+
+def _map_values(column: pa.ChunkedArray | pa.Array, fn: Any, typ: pa.DataType) -> pa.Array:
+    """``fn`` applied to each distinct value of ``column`` once, then spread to every row."""
+    encoded = pc.dictionary_encode(
+        column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    )
+    mapped = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], typ)
+    return mapped.take(encoded.indices)
+
+
+def _narrow_labels(labels: str, allowed: frozenset[str] | None) -> str:
+    kept = [s for s in labels.split("|") if s and (allowed is None or s in allowed)]
+    return "|".join(sorted(set(kept)))
+
+
+def protect_base(grant: Grant, part: pa.Table, plan: Plan) -> pa.Table:
+    """One provider's protected base table: the engine's cells (area at the agreement's finest
+    layer, period at its finest period, ``base_dimensions``) narrowed to the agreement's scope,
+    kept to the plan's window (a base period belongs to the window holding its first day),
+    summed, and marked ``suppressed`` where the count is 1..k-1. The decision depends only on
+    the cell's own count, so every request sees the same cells hidden."""
+    agreement = grant.agreement
+    assert agreement is not None
+    if agreement.sectors is not None:
+        part = part.filter(pc.is_in(part["sector"], pa.array(sorted(agreement.sectors))))
+    if agreement.kinds is not None:
+        part = part.filter(pc.is_in(part["kind"], pa.array(sorted(agreement.kinds))))
+    if part.num_rows:
+        narrowed = _map_values(
+            part[SYNDROME_SET], lambda v: _narrow_labels(v or "", agreement.syndromes), pa.string()
+        )
+        part = part.set_column(part.column_names.index(SYNDROME_SET), SYNDROME_SET, narrowed)
+        if agreement.syndromes is not None:  # rows without a shared syndrome are not shared
+            part = part.filter(pc.not_equal(part[SYNDROME_SET], ""))
+    if PERIOD in part.column_names and part.num_rows:
+        if plan.start is not None:
+            part = part.filter(pc.greater_equal(part[PERIOD], pa.scalar(plan.start.date())))
+        if plan.end is not None:
+            part = part.filter(pc.less(part[PERIOD], pa.scalar(plan.end.date())))
+    keys = base_columns(plan, grant)
+    part = part.set_column(part.column_names.index(COUNT), COUNT, pc.cast(part[COUNT], pa.int64()))
+    cells = _sum_by(part.select([*keys, COUNT]), keys)
+    counts = cells[COUNT]
+    small = pc.and_(pc.greater_equal(counts, 1), pc.less(counts, agreement.min_cell))
+    return cells.append_column(SUPPRESSED, small)
+
+
+def cells_from_base(plan: Plan, grant: Grant, base: pa.Table) -> pa.Table:
+    """The plan's cells (``aggregate_dimensions`` without ``agency``) as sums of base cells,
+    each ``suppressed`` when any base cell in it is: every released count is then a sum of
+    released base counts, so nothing released can be combined to recover a hidden one."""
+    cell_dims = [d for d in aggregate_dimensions(plan) if d != "agency"]
+    columns: dict[str, Any] = {}
+    if plan.area_layer is not None:
+        parent = f"{AREA_BY_PREFIX}{plan.area_layer}"
+        columns[AREA] = base[parent] if parent in base.column_names else base[AREA]
+    if plan.period is not None:
+        period = plan.period
+        columns[PERIOD] = _map_values(
+            base[PERIOD], lambda d: None if d is None else period_start(d, period), pa.date32()
+        )
+    table = pa.table({**columns, SYNDROME_SET: base[SYNDROME_SET]})
+    for dim in plan.by:
+        if dim not in ("agency", "syndrome"):
+            table = table.append_column(dim, base[dim])
+    table = table.append_column(COUNT, base[COUNT]).append_column(SUPPRESSED, base[SUPPRESSED])
+    # The request's own filters, as sums of base cells (the engine read the same rows).
+    for dim, allowed in (("sector", grant.sectors), ("kind", grant.kinds)):
+        if allowed is not None:
+            table = table.filter(pc.is_in(base[dim], pa.array(sorted(allowed), pa.string())))
+            base = base.filter(pc.is_in(base[dim], pa.array(sorted(allowed), pa.string())))
+    syndromes = grant.syndromes
+    if plan.request.syndromes is not None:
+        wanted = frozenset(plan.request.syndromes)
+        shares = _map_values(
+            table[SYNDROME_SET], lambda v: bool(set((v or "").split("|")) & wanted), pa.bool_()
+        )
+        table = table.filter(shares)
+    if "syndrome" in plan.by:
+        labels = pc.split_pattern(table[SYNDROME_SET], "|").combine_chunks()
+        flat = pc.list_flatten(labels)
+        parents = pc.list_parent_indices(labels)
+        keep = pc.not_equal(flat, "")
+        if syndromes is not None:
+            keep = pc.and_(keep, pc.is_in(flat, pa.array(sorted(syndromes), pa.string())))
+        table = table.take(parents.filter(keep)).append_column("syndrome", flat.filter(keep))
+    return _sum_by(table.select([*cell_dims, COUNT, SUPPRESSED]), cell_dims, hidden=True)
+
+
+def _own_cells(plan: Plan, grant: Grant, part: pa.Table) -> pa.Table:
+    """The user's own agency's counts at the plan's cells, in full (never suppressed)."""
+    cell_dims = [d for d in aggregate_dimensions(plan) if d != "agency"]
+    part = part.set_column(part.column_names.index(COUNT), COUNT, pc.cast(part[COUNT], pa.int64()))
+    if grant.syndromes is not None and "syndrome" in part.column_names:
+        part = part.filter(pc.is_in(part["syndrome"], pa.array(sorted(grant.syndromes))))
+    cells = _sum_by(part.select([*cell_dims, COUNT]), cell_dims)
+    return cells.append_column(SUPPRESSED, pa.repeat(pa.scalar(False), cells.num_rows))
 
 
 def _release_aggregate(plan: Plan, table: pa.Table) -> Release:
     dims = aggregate_dimensions(plan)
     cell_dims = [d for d in dims if d != "agency"]
     parts: dict[str, pa.Table] = {}
+    bases: list[ProtectedBase] = []
     for grant in plan.grants:
-        part = _narrow_cells(grant, table.filter(pc.equal(table["agency"], grant.provider)))
-        part = part.set_column(
-            part.column_names.index(COUNT), COUNT, pc.cast(part[COUNT], pa.int64())
-        )
-        parts[grant.provider] = _sum_by(part, cell_dims)
-
-    # Each provider's cells on their own, suppressed with that provider's k (own data: none).
-    released: list[pa.Table] = []
-    grids: list[GridSuppression] = []
-    hidden_keys: list[pa.Table] = []
-    for grant in plan.grants:
-        cells = parts[grant.provider]
+        part = table.filter(pc.equal(table["agency"], grant.provider))
         if grant.own:
-            done = cells.append_column(SUPPRESSED, pa.repeat(pa.scalar(False), cells.num_rows))
+            parts[grant.provider] = _own_cells(plan, grant, part)
         else:
-            outcome = suppress_cells(cells, cell_dims, grant.min_cell)
-            done = outcome.table
-            if "agency" in dims:
-                grids.extend(outcome.grids)
-            hidden_keys.append(done.filter(done[SUPPRESSED]).select(cell_dims))
-        if "agency" in dims:
-            agency = pa.repeat(pa.scalar(grant.provider, pa.string()), done.num_rows)
-            released.append(done.append_column("agency", agency).select([*dims, COUNT, SUPPRESSED]))
+            base = protect_base(grant, part, plan)
+            bases.append(ProtectedBase(grant.provider, base))
+            parts[grant.provider] = cells_from_base(plan, grant, base)
 
     if "agency" in dims:
-        result = pa.concat_tables(released)
+        released = []
+        for grant in plan.grants:
+            done = parts[grant.provider]
+            agency = pa.repeat(pa.scalar(grant.provider, pa.string()), done.num_rows)
+            released.append(done.append_column("agency", agency).select([*dims, COUNT, SUPPRESSED]))
+        result = _masked(pa.concat_tables(released)) if released else _empty(plan, dims)
     else:
-        result, combined_grids = _combine(plan, parts, cell_dims, hidden_keys)
-        grids.extend(combined_grids)
+        result = _combine(plan, parts, cell_dims)
     if dims and result.num_rows:
         result = result.sort_by([(d, "ascending") for d in dims])
     suppressed = int(pc.sum(result[SUPPRESSED]).as_py() or 0) if result.num_rows else 0
     notes = list(plan.notes)
     if suppressed:
         notes.append(
-            f"{suppressed} cell(s) suppressed: counts 1..k-1 and the cells that would let "
-            "anyone recover them from totals"
+            f"{suppressed} cell(s) suppressed: each holds a count of 1..k-1 in the agreement's "
+            "finest grid (its whole areas and periods), and a total is released only when "
+            "every grid cell in it is"
         )
     return Release(
-        result, plan, suppressed_cells=suppressed, notes=tuple(notes), grids=tuple(grids)
+        result, plan, suppressed_cells=suppressed, notes=tuple(notes), bases=tuple(bases)
     )
 
 
-def _combine(
-    plan: Plan,
-    parts: dict[str, pa.Table],
-    cell_dims: list[str],
-    hidden_keys: list[pa.Table],
-) -> tuple[pa.Table, tuple[GridSuppression, ...]]:
-    """One table across providers: other agencies' counts summed and suppressed with the
-    strictest k, and every cell where one provider's own release hid its part (``hidden_keys``)
-    hidden too (otherwise the combined cell minus that provider's other released parts gives it
-    away).
+def _masked(cells: pa.Table) -> pa.Table:
+    """``count`` null wherever ``suppressed``."""
+    hidden = cells[SUPPRESSED].to_numpy(zero_copy_only=False).astype(np.bool_)
+    counts = pc.fill_null(cells[COUNT], 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    masked = pa.array(np.where(hidden, 0, counts), pa.int64(), mask=hidden)
+    return cells.set_column(cells.column_names.index(COUNT), COUNT, masked)
 
-    The user's own counts are added to released cells only; the suppression decision looks at
-    the other agencies' part, because the user knows its own part and could subtract it."""
-    others = [parts[g.provider] for g in plan.grants if not g.own]
-    own = [parts[g.provider] for g in plan.grants if g.own]
-    template = next(iter(parts.values()))
-    key_schema = [template.schema.field(d) for d in cell_dims]
-    grids: tuple[GridSuppression, ...] = ()
-    if others:
-        summed = _sum_by(pa.concat_tables(others), cell_dims)
-        codes = key_codes([summed, *hidden_keys], cell_dims)
-        forced = np.isin(codes[: summed.num_rows], codes[summed.num_rows :])
-        outcome = suppress_cells(summed, cell_dims, plan.strictest_min_cell, forced=forced)
-        grids = outcome.grids
-        other_cells = outcome.table
-    else:
-        other_cells = pa.table(
-            {
-                **{f.name: pa.array([], f.type) for f in key_schema},
-                COUNT: pa.array([], pa.int64()),
-                SUPPRESSED: pa.array([], pa.bool_()),
-            }
+
+def _empty(plan: Plan, dims: Sequence[str]) -> pa.Table:
+    types = {AREA: pa.string(), PERIOD: pa.date32()}
+    return pa.table(
+        {
+            **{d: pa.array([], types.get(d, pa.string())) for d in dims},
+            COUNT: pa.array([], pa.int64()),
+            SUPPRESSED: pa.array([], pa.bool_()),
+        }
+    )
+
+
+def _combine(plan: Plan, parts: dict[str, pa.Table], cell_dims: list[str]) -> pa.Table:
+    """One table across providers: a cell is the sum of every provider's part, hidden when any
+    other agency's part is hidden (the user's own part is never hidden, but it is not added to
+    a hidden cell). Each part is a sum of its provider's released base cells, so the sum is
+    too: no k is needed for the mix beyond each provider's own."""
+    tables = [parts[g.provider] for g in plan.grants]
+    if not tables:
+        return _empty(plan, cell_dims)
+    key_schema = pa.schema([tables[0].schema.field(d) for d in cell_dims])
+    unified = [
+        t.select([*cell_dims, COUNT, SUPPRESSED]).cast(
+            pa.schema([*key_schema, pa.field(COUNT, pa.int64()), pa.field(SUPPRESSED, pa.bool_())])
         )
-    hidden = other_cells[SUPPRESSED].to_numpy(zero_copy_only=False).astype(np.bool_)
-    counts = pc.fill_null(other_cells[COUNT], 0).to_numpy().astype(np.int64)
-    key_tables = [other_cells.select(cell_dims)]
-    if own:
-        # Own parts summed first: a cell only in the own data is released with its own count;
-        # a cell in both gets the own count added unless the other agencies' part was hidden.
-        own_cells = _sum_by(pa.concat_tables(own), cell_dims)
-        n_others = other_cells.num_rows
-        codes = key_codes([other_cells, own_cells], cell_dims)
-        other_at = np.full(int(codes.max()) + 1 if codes.size else 0, -1, dtype=np.int64)
-        other_at[codes[:n_others]] = np.arange(n_others, dtype=np.int64)
-        match = other_at[codes[n_others:]]
-        own_counts = own_cells[COUNT].to_numpy().astype(np.int64)
-        shared = match >= 0
-        add = shared & ~np.append(hidden, False)[match]  # -1 (no match) reads the False
-        counts[match[add]] += own_counts[add]
-        new = ~shared
-        key_tables.append(own_cells.select(cell_dims).filter(pa.array(new, pa.bool_())))
-        counts = np.concatenate([counts, own_counts[new]])
-        hidden = np.concatenate([hidden, np.zeros(int(new.sum()), dtype=np.bool_)])
-    keys = pa.concat_tables([t.cast(pa.schema(key_schema)) for t in key_tables])
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {d: keys[d] for d in cell_dims}
-    columns[COUNT] = pa.array(np.where(hidden, 0, counts), pa.int64(), mask=hidden)
-    columns[SUPPRESSED] = pa.array(hidden, pa.bool_())
-    return pa.table(columns), grids
+        for t in tables
+    ]
+    return _masked(_sum_by(pa.concat_tables(unified), cell_dims, hidden=True))
 
 
 # -- extracts -----------------------------------------------------------------------------------

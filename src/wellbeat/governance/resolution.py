@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 PERIODS = ("day", "week", "mmwr_week", "month", "quarter", "year")
@@ -38,6 +39,63 @@ def coarsest_period(periods: Iterable[str], prefer: str) -> str:
     if PERIOD_RANK[prefer] == top:
         return prefer
     return next(p for p in listed if PERIOD_RANK[p] == top)
+
+
+def period_start(day: date, period: str) -> date:
+    """First day of the ``period`` containing ``day``: the lake's calendar (ISO weeks start on
+    Monday, MMWR weeks on Sunday; UTC days, docs/engine.md)."""
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "mmwr_week":
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+    if period == "year":
+        return day.replace(month=1, day=1)
+    raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
+
+
+def next_period_start(day: date, period: str) -> date:
+    """First day of the period after the one containing ``day``."""
+    start = period_start(day, period)
+    if period == "day":
+        return start + timedelta(days=1)
+    if period in ("week", "mmwr_week"):
+        return start + timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    index = start.year * 12 + start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def snap_window(
+    start: datetime | None, end: datetime | None, period: str
+) -> tuple[datetime | None, datetime | None]:
+    """Widen ``[start, end)`` to whole periods (UTC midnights): the start moves back to the
+    start of its period, the end forward to the start of the next period unless it is one
+    already. Open ends stay open."""
+    snapped_start = None if start is None else _midnight(period_start(_utc(start).date(), period))
+    snapped_end = None
+    if end is not None:
+        utc_end = _utc(end)
+        first = period_start(utc_end.date(), period)
+        snapped_end = (
+            utc_end
+            if utc_end == _midnight(first)
+            else _midnight(next_period_start(utc_end.date(), period))
+        )
+    return snapped_start, snapped_end
 
 
 class LayerLike(Protocol):

@@ -13,6 +13,7 @@ import pyarrow as pa
 from wellbeat.events.schema import lake_schema
 from wellbeat.lake.cube import cube_schema
 from wellbeat.lake.query import (
+    AREA_BY_PREFIX,
     DUCKDB,
     AggregateQuery,
     ExtractQuery,
@@ -145,6 +146,9 @@ class DuckDBEngine:
         with self._lock:
             self._bind()
             self._check_layer(q.area_layer)
+            for dim in q.by:
+                if dim.startswith(AREA_BY_PREFIX):
+                    self._check_layer(dim.removeprefix(AREA_BY_PREFIX))
             if use_cube and cube_answers(q):
                 self.last_source = "cube"
                 return self._run(cube_aggregate_sql(q, DUCKDB, "cube"))

@@ -21,6 +21,11 @@ Period = Literal["day", "week", "mmwr_week", "month", "quarter", "year"]
 PERIODS: tuple[str, ...] = ("day", "week", "mmwr_week", "month", "quarter", "year")
 BY_DIMENSIONS: tuple[str, ...] = ("agency", "sector", "kind", "syndrome", "sex", "age_band")
 CUBE_BY: frozenset[str] = frozenset({"agency", "sector", "kind", "syndrome"})
+SYNDROME_SET = "syndrome_set"
+"""A ``by`` dimension: the event's syndromes, distinct and sorted, joined with ``|`` ("" for
+none), so each event counts once (the governed release's base cells; docs/governance.md)."""
+AREA_BY_PREFIX = "area_"
+"""A ``by`` dimension ``area_<layer>``: the event's area in another layer, next to ``area``."""
 EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -128,6 +133,12 @@ class Dialect:
     def starts_with(self, expr: str, param: str) -> str:
         return f"starts_with({expr}, ${param})"
 
+    def label_set(self, list_column: str) -> str:
+        """A list column's distinct elements, sorted and joined with ``|`` ("" when empty)."""
+        return (
+            f"array_to_string(list_sort(list_distinct(coalesce({list_column}, []))), '|')"
+        )
+
     def unnest(self, list_column: str) -> str:
         """Select-list expression producing one row per element."""
         return f"unnest({list_column})"
@@ -198,8 +209,13 @@ def _check_aggregate(q: AggregateQuery) -> None:
     if q.period is not None and q.period not in PERIODS:
         raise QueryError(f"period {q.period!r} is not one of {', '.join(PERIODS)}")
     for dim in q.by:
-        if dim not in BY_DIMENSIONS:
-            raise QueryError(f"dimension {dim!r} is not one of {', '.join(BY_DIMENSIONS)}")
+        if dim.startswith(AREA_BY_PREFIX):
+            _check_identifier(dim.removeprefix(AREA_BY_PREFIX), "area layer")
+        elif dim not in BY_DIMENSIONS and dim != SYNDROME_SET:
+            raise QueryError(
+                f"dimension {dim!r} is not one of {', '.join(BY_DIMENSIONS)}, "
+                f"{SYNDROME_SET} or {AREA_BY_PREFIX}<layer>"
+            )
     if len(set(q.by)) != len(q.by):
         raise QueryError(f"dimensions repeat in by={q.by!r}")
     if q.area_layer is not None:
@@ -214,7 +230,9 @@ def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "e
     """Counts from event rows: columns [area] [period] [by...] count, ordered by the keys.
 
     ``by`` containing ``syndrome`` unnests syndromes: an event counts once per syndrome it
-    carries, and events without syndromes drop out.
+    carries, and events without syndromes drop out. ``syndrome_set`` keeps each event once,
+    keyed by its sorted syndromes joined with ``|``; ``area_<layer>`` adds the event's area in
+    another layer.
     """
     _check_aggregate(q)
     where = filter_sql(q.filter, dialect)
@@ -227,6 +245,10 @@ def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "e
     for dim in q.by:
         if dim == "syndrome":
             select.append(f"{dialect.unnest(dialect.quote('syndromes'))} AS syndrome")
+        elif dim == SYNDROME_SET:
+            select.append(f"{dialect.label_set(dialect.quote('syndromes'))} AS {SYNDROME_SET}")
+        elif dim.startswith(AREA_BY_PREFIX):
+            select.append(f"{dialect.quote(dim)} AS {dialect.quote(dim)}")
         else:
             select.append(f"{dialect.quote(dim)} AS {dim}")
     keys = _output_columns(q)

@@ -70,14 +70,16 @@ def ingest_events(
     sensitivity: tuple[str, ...] = ("phi",),
     tokens: list[str] | None = None,
     batch: str = "b",
+    day: datetime = DAY,
 ) -> None:
-    """Ingest ``counts[neighbourhood]`` events of one kind for ``agency`` on DAY."""
+    """Ingest ``counts[neighbourhood]`` events of one kind for ``agency`` on ``day`` (a minute
+    apart from its time of day)."""
     rows = []
     for neighbourhood, n in counts.items():
         lon, lat = NEIGHBOURHOOD_CENTRES[neighbourhood]
         for _ in range(n):
             i = len(rows) + 1
-            occurred = DAY + timedelta(minutes=i)
+            occurred = day + timedelta(minutes=i)
             rows.append(
                 {
                     "row_number": i,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from wellbeat.web.audit.models import AuditEntry
 from wellbeat.web.governance import actions
 from wellbeat.web.governance.service import governed_aggregate, governed_extract
 
-from .lake_support import ingest_events
+from .lake_support import DAY, ingest_events, write_areas
 
 PURPOSE = "overdose_response"
 
@@ -63,15 +63,16 @@ def test_reads_follow_the_agreement_lifecycle(world, city) -> None:
     agreement = active_agreement(world)
     release = governed_aggregate(analyst, PURPOSE, request)
     assert isinstance(release, Release)
-    # n0 = 3 is small; n1 = 14 is its complement; n2 = 25 is released.
-    assert by_area(release) == {"n0": None, "n1": None, "n2": 25}
+    # n0 = 3 is small; n1 = 14 and n2 = 25 are released (no total holding n0 ever is).
+    assert by_area(release) == {"n0": None, "n1": 14, "n2": 25}
     assert release.plan.agreement_ids == (agreement.code,)
 
     coarse = governed_aggregate(
         analyst, PURPOSE, DataRequest(agencies=("MFD",), area_layer="beat", period="week")
     )
     assert isinstance(coarse, Release)
-    assert {r["area"]: r["count"] for r in coarse.table.to_pylist()} == {"b0": 28, "b1": 14}
+    # b0 = n0 + n2 = 28 would give n0 away (28 - 25): a total holding a hidden cell is hidden.
+    assert {r["area"]: r["count"] for r in coarse.table.to_pylist()} == {"b0": None, "b1": 14}
 
     actions.do_revoke_agreement(world.users["mfd_admin"], agreement, "pause sharing")
     again = governed_aggregate(analyst, PURPOSE, request)
@@ -140,3 +141,34 @@ def test_consent_revocation_applies_on_the_next_read(world, city) -> None:
     second = governed_extract(crn_admin, "care_coordination", request)
     assert isinstance(second, Release)
     assert second.table.num_rows == 0 and second.withheld_part2_rows == 2
+
+
+@pytest.mark.django_db
+def test_the_differencing_attack_of_issue_8_fails_on_the_lake(world, hub_data_dir) -> None:
+    """Under a daily k = 10 agreement, totals whose end differs by a day (or by four hours)
+    once gave away a hidden day's count (or one event). Windows are now widened to whole
+    days and a total holding a hidden day is hidden itself."""
+    write_areas(hub_data_dir)
+    ingest_events(hub_data_dir, "MFD", "fire_ems", "ems_response", {"n2": 25, "n1": 14})
+    next_day = DAY + timedelta(days=1)
+    ingest_events(hub_data_dir, "MFD", "fire_ems", "ems_response", {"n2": 5}, batch="c", day=next_day)
+    active_agreement(world)
+    analyst = world.users["phd_analyst"]
+    midnight = DAY.replace(hour=0)
+
+    def total(end: datetime) -> tuple[int | None, Release]:
+        request = DataRequest(agencies=("MFD",), start=midnight, end=end)
+        release = governed_aggregate(analyst, PURPOSE, request)
+        assert isinstance(release, Release), release
+        (row,) = release.table.to_pylist()
+        return row["count"], release
+
+    assert total(midnight + timedelta(days=1))[0] == 39
+    assert total(midnight + timedelta(days=2))[0] is None  # holds the hidden 5
+    for hours in (4, 8):
+        count, release = total(midnight + timedelta(days=1, hours=hours))
+        assert count is None
+        assert release.plan.end == midnight + timedelta(days=2)
+        assert any("time window widened to whole days" in n for n in release.notes)
+    entry = AuditEntry.objects.filter(action="governed.read").latest("id")
+    assert entry.details["window_end"] == (midnight + timedelta(days=2)).isoformat()

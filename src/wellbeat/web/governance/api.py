@@ -102,6 +102,14 @@ class ExtractIn(QueryIn):
     limit: int | None = 1000
 
 
+class WindowOut(Schema):
+    """The time window actually read: the request's, widened to whole periods of the
+    agreements' grid for other agencies' counts (ISO 8601, UTC; end excluded)."""
+
+    start: str | None
+    end: str | None
+
+
 class ReleaseOut(Schema):
     columns: list[str]
     rows: list[list[Any]]
@@ -109,6 +117,7 @@ class ReleaseOut(Schema):
     providers: list[str]
     area_layer: str | None
     period: str | None
+    window: WindowOut
     notes: list[str]
     suppressed_cells: int
     withheld_part2_rows: int
@@ -288,6 +297,10 @@ def _release_out(outcome: Release | Refusal) -> dict[str, Any]:
         "providers": list(outcome.plan.providers),
         "area_layer": outcome.plan.area_layer,
         "period": outcome.plan.period,
+        "window": {
+            "start": outcome.plan.start.isoformat() if outcome.plan.start else None,
+            "end": outcome.plan.end.isoformat() if outcome.plan.end else None,
+        },
         "notes": list(outcome.notes),
         "suppressed_cells": outcome.suppressed_cells,
         "withheld_part2_rows": outcome.withheld_part2_rows,
