@@ -171,9 +171,15 @@ def test_alert_evidence_for_the_owner_is_in_full_and_widens_for_a_k_recipient(
     # the signal is still marked on the chart.
     Agreement.objects.update(min_cell=10)
     login_as(client, world.users["phd_analyst"])
-    seen = client.get(f"/surveillance/alerts/{alert.pk}/").context
+    page = client.get(f"/surveillance/alerts/{alert.pk}/")
+    seen = page.context
     assert seen["series"].statuses[-1] == "suppressed" and seen["series"].observed[-1] is None
     assert seen["chart_series"]["signals"] == [LAST_DAY.isoformat()]
+    assert (
+        f"The count of the signal day ({LAST_DAY}) is suppressed for you (fewer than 10)"
+        in page.content.decode()
+    )
+    assert "The agency that owns the data (MFD) sees it in full" in page.content.decode()
 
 
 @pytest.fixture

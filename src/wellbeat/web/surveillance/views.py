@@ -313,6 +313,19 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for s in context["signals"]
             }
         )
+        hidden_signals = [
+            p
+            for p, status in zip(series.periods, series.statuses, strict=True)
+            if p in series.signals and status == "suppressed"
+        ]
+        if hidden_signals:
+            owners = ", ".join(alert.agencies)
+            series.notes.insert(
+                0,
+                f"The count of the signal {series.period} ({', '.join(hidden_signals)}) is "
+                f"suppressed for you (fewer than {series.min_cell}); it is marked on the chart. "
+                f"The agency that owns the data ({owners}) sees it in full.",
+            )
         context["series"] = series
         shown = alert.area_name if series.area == alert.area else f"{series.area} ({series.layer})"
         context["chart_series"] = series.chart(

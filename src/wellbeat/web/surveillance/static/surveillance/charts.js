@@ -84,7 +84,15 @@
       var v = spec.values[k];
       if (v !== null && v > max) max = v;
     });
-    var greyShown = false;
+    /* The legend's grey swatch is drawn by a plain (not outlined) hidden area when there is one. */
+    var hiddenIds = spec.areas.map(function (a) { return a.id; }).filter(function (id) {
+      return spec.values[id] === null || spec.values[id] === undefined;
+    });
+    var plain = hiddenIds.filter(function (id) {
+      return spec.highlight.indexOf(id) < 0 && spec.context.indexOf(id) < 0;
+    });
+    var swatch = plain.length ? plain[0] : hiddenIds[0];
+    var greyShown = hiddenIds.length > 0;
     var traces = spec.areas.map(function (area) {
       var value = spec.values[area.id];
       var status = spec.statuses[area.id];
@@ -104,12 +112,11 @@
       if (hidden) {
         /* One legend entry for all grey areas, named for what grey means. */
         trace.legendgroup = "hidden";
-        if (!greyShown) {
+        if (area.id === swatch) {
           trace.showlegend = true;
           trace.name = spec.suppressed_label;
           trace.hoverinfo = "text";
           trace.text = area.name + " (" + area.id + "): " + label;
-          greyShown = true;
         }
       }
       return trace;
