@@ -22,6 +22,11 @@
     return scale;
   }
 
+  /* On a phone the page's heading names the chart; Plotly's title and tool bar would overlap. */
+  function narrow(el) {
+    return el.clientWidth < 600;
+  }
+
   function hasPoint(values) {
     return (values || []).some(function (v) { return v !== null && v !== undefined; });
   }
@@ -67,7 +72,8 @@
     var layout = compact
       ? { height: 80, margin: { l: 4, r: 4, t: 4, b: 4 }, showlegend: false,
           xaxis: { visible: false }, yaxis: { visible: false } }
-      : { height: 380, margin: { l: 48, r: 16, t: 36, b: 40 }, title: { text: spec.title },
+      : { height: 380, margin: { l: 48, r: 16, t: narrow(el) ? 16 : 36, b: 40 },
+          title: { text: narrow(el) ? "" : spec.title },
           yaxis: { title: { text: "count per " + spec.period }, rangemode: "tozero" },
           legend: { orientation: "h", y: -0.15 }, shapes: shapes, showlegend: true,
           annotations: (spec.signals || []).map(function (x) {
@@ -75,7 +81,8 @@
                      font: { color: "#d62728", size: 11 }, yanchor: "bottom" };
           }) };
     el.setAttribute("data-traces", traces.map(function (t) { return t.name; }).join("|"));
-    Plotly.newPlot(el, traces, layout, { displaylogo: false, responsive: true, staticPlot: compact });
+    Plotly.newPlot(el, traces, layout, { displaylogo: false, responsive: true, staticPlot: compact,
+                                         displayModeBar: narrow(el) ? false : "hover" });
   }
 
   function map(el, spec) {
@@ -132,11 +139,13 @@
       });
     }
     el.setAttribute("data-colour-max", String(max));
+    var small = narrow(el);
     Plotly.newPlot(el, traces, {
-      height: 480, margin: { l: 8, r: 8, t: 36, b: 8 }, title: { text: spec.title },
+      height: small ? Math.max(260, Math.round(el.clientWidth * 0.8)) : 480,
+      margin: { l: 8, r: 8, t: small ? 8 : 36, b: 8 }, title: { text: small ? "" : spec.title },
       xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
       hovermode: "closest", showlegend: greyShown, legend: { orientation: "h", y: 0 }
-    }, { displaylogo: false, responsive: true });
+    }, { displaylogo: false, responsive: true, displayModeBar: small ? false : "hover" });
   }
 
   document.querySelectorAll("[data-chart]").forEach(function (el) {
