@@ -453,19 +453,20 @@ def choose_series(
                 )
                 return wider
         passed.pop()
+    advice = (
+        "choose a coarser area layer or the whole city"
+        if area
+        else f"your agreements hide counts under {series.min_cell} even for the whole city"
+    )
     if passed:
         adjective = PERIOD_WORDS[series.period][0]
         series.choice = "; ".join(passed) + f"; showing {adjective}"
         if series.mostly_suppressed:
-            series.choice += (
-                f" (still {series.hidden} of {len(series.statuses)} hidden: choose a coarser "
-                "area layer or the whole city)"
-            )
+            series.choice += f" (still {series.hidden} of {len(series.statuses)} hidden: {advice})"
     elif series.mostly_suppressed:
         series.choice = (
             f"{series.hidden} of {len(series.statuses)} {PERIOD_WORDS[series.period][1]} are "
-            "suppressed at the coarsest period the explorer draws: choose a coarser area layer "
-            "or the whole city"
+            f"suppressed at the coarsest period the explorer draws: {advice}"
         )
     return series
 

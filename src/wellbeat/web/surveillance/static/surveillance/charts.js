@@ -42,8 +42,9 @@
       { x: spec.x, y: spec.expected, name: "Expected", mode: "lines+markers",
         marker: { size: 4, color: "#4d4d4d" },
         line: { color: "#4d4d4d", dash: "dash", width: 1.5 }, connectgaps: false },
-      { x: spec.x, y: complete, name: "Observed", mode: compact ? "lines" : "lines+markers",
-        line: { color: "#1f77b4", width: 2 }, connectgaps: false },
+      { x: spec.x, y: complete, name: "Observed", mode: "lines+markers",
+        marker: { size: compact ? 3 : 6 }, line: { color: "#1f77b4", width: 2 },
+        connectgaps: false },
       { x: spec.x, y: partial, name: "Incomplete " + spec.period + " (through " + spec.through + ")",
         mode: "markers", marker: { color: "#ffffff", size: 9, symbol: "circle-open",
         line: { color: "#1f77b4", width: 2 } } }
