@@ -130,9 +130,10 @@ def test_overview_says_when_the_latest_period_is_suppressed(
     login_as(client, world.users["phd_analyst"])
     page = client.get("/surveillance/")
     card = next(c for c in page.context["cards"] if c["spec"].id == "suspected_overdose")
-    assert card["series"].observed[-1] is None and card["latest"] is None
+    assert card["series"].observed[-1] is None
+    assert card["latest"]["status"] == "suppressed" and card["latest"]["count"] is None
     html = page.content.decode()
-    assert "Latest day: <strong>suppressed</strong>" in html
+    assert '<strong data-status="suppressed">suppressed (fewer than 10)</strong>' in html
     assert "cell(s) suppressed" in html  # the release's notes are shown with the card
 
 
@@ -174,15 +175,16 @@ def test_explorer_tables_have_rates_and_download_as_csv_and_parquet(
         "&layer=neighbourhood&table=series&format=parquet"
     )
     frame = pq.read_table(io.BytesIO(series.content)).to_pylist()
-    assert {"period", "observed", "expected", "upperbound", "suppressed"} <= set(frame[0])
+    assert {"period", "observed", "status", "expected", "upperbound"} <= set(frame[0])
     assert frame[-1]["observed"] >= 6  # the planted spike on the last day
     # Downloads are governed reads, audited as exports with their format.
     exports = AuditEntry.objects.filter(action="export", actor_username="phd_analyst")
     assert sorted(e.details["format"] for e in exports) == ["csv", "parquet"]
     assert client.get("/surveillance/explorer/?format=xlsx").status_code == 404
 
-    # An outsider's download holds only its own (empty) data: none of MFD's events.
+    # An outsider's download holds none of MFD's events, and says so instead of a fake 0.
     login_as(client, world.users["xpd_analyst"])
     outsider = client.get("/surveillance/explorer/?indicator=suspected_overdose&format=csv")
-    observed = [r["observed"] for r in csv.DictReader(io.StringIO(outsider.content.decode()))]
-    assert observed and {float(v) for v in observed} == {0.0}
+    rows = list(csv.DictReader(io.StringIO(outsider.content.decode())))
+    assert rows and {r["status"] for r in rows} == {"not-shared"}
+    assert {r["observed"] for r in rows} == {""}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import plotly
 import pyarrow as pa
@@ -25,12 +26,15 @@ from wellbeat.analytics.indicators.compute import table_bytes
 from wellbeat.web.accounts.models import Role, User
 from wellbeat.web.surveillance import actions
 from wellbeat.web.surveillance.evidence import (
+    PERIOD_WORDS,
+    GovernedSeries,
     area_map,
     area_rate_rows,
+    choose_series,
     governed_area_totals,
-    governed_series,
     layer_named,
     layer_names,
+    viewable_agencies,
 )
 from wellbeat.web.surveillance.models import Alert, AlertStatus, Channel, SpikeThreshold
 from wellbeat.web.surveillance.watchlist import DEFAULT_LAYER, WATCHED, WATCHLIST
@@ -67,6 +71,19 @@ def _visible(user: User, rows: Any) -> list[Alert]:
     return actions.visible_alerts(user, rows)
 
 
+def latest_complete(series: GovernedSeries) -> dict[str, Any] | None:
+    """The newest complete period of a series with its count and status (a card's number)."""
+    for period, observed, status in zip(
+        reversed(series.periods),
+        reversed(series.observed),
+        reversed(series.statuses),
+        strict=True,
+    ):
+        if period != series.incomplete:
+            return {"period": period, "count": observed, "status": status}
+    return None
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -74,14 +91,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     start = end - dt.timedelta(days=OVERVIEW_DAYS - 1)
     cards = []
     for spec in (w for w in WATCHLIST if w.overview):
-        series = governed_series(user, spec, start=start, end=end)
+        series = choose_series(user, spec, start=start, end=end)
         cards.append(
             {
                 "spec": spec,
                 "series": series,
                 "chart": {**series.chart(spec.label), "type": "sparkline"},
-                # The last period as released: None when it was suppressed (not an older value).
-                "latest": series.observed[-1] if series.observed else None,
+                # The last complete period as released, with its status (never a fake 0).
+                "latest": latest_complete(series),
             }
         )
     open_alerts = Alert.objects.exclude(status=AlertStatus.CLOSED).order_by(
@@ -107,6 +124,40 @@ def _table_download(rows: list[dict[str, Any]], fmt: str, name: str) -> HttpResp
     return response
 
 
+MAX_EXPLORER_DAYS = 3 * 366
+"""The longest window the explorer reads at once."""
+
+
+def explorer_window(
+    request: HttpRequest, spec_period: str, end_default: dt.date
+) -> tuple[dt.date, dt.date, list[str]]:
+    """The explorer's date range from ``start``/``end`` (ISO dates), defaulting to the last 120
+    days (a year for weekly indicators) up to the newest data; problems name the field."""
+    problems: list[str] = []
+    days = 365 if spec_period == "week" else 120
+    end = end_default
+    raw_end = request.GET.get("end", "").strip()
+    if raw_end:
+        try:
+            end = min(dt.date.fromisoformat(raw_end), end_default)
+        except ValueError:
+            problems.append(f"field 'end': {raw_end!r} is not a date (expected YYYY-MM-DD)")
+    start = end - dt.timedelta(days=days - 1)
+    raw_start = request.GET.get("start", "").strip()
+    if raw_start:
+        try:
+            start = dt.date.fromisoformat(raw_start)
+        except ValueError:
+            problems.append(f"field 'start': {raw_start!r} is not a date (expected YYYY-MM-DD)")
+    if start > end:
+        problems.append(f"field 'start': {start} is after the end {end}; showing {days} days")
+        start = end - dt.timedelta(days=days - 1)
+    if (end - start).days >= MAX_EXPLORER_DAYS:
+        start = end - dt.timedelta(days=MAX_EXPLORER_DAYS - 1)
+        problems.append(f"field 'start': at most {MAX_EXPLORER_DAYS} days at once; from {start}")
+    return start, end, problems
+
+
 @login_required
 def explorer(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -114,10 +165,11 @@ def explorer(request: HttpRequest) -> HttpResponse:
     layer_name = request.GET.get("layer", DEFAULT_LAYER)
     layer = layer_named(layer_name)
     area = request.GET.get("area", "") or None
-    end = data_end()
-    days = 365 if spec.period == "week" else 120
-    start = end - dt.timedelta(days=days - 1)
-    if layer is not None and area is not None and area not in layer.ids:
+    period = request.GET.get("period", "")
+    if period not in PERIOD_WORDS:
+        period = ""
+    start, end, problems = explorer_window(request, spec.period, data_end())
+    if layer is None or (area is not None and area not in layer.ids):
         area = None
     download = request.GET.get("format", "")
     if download and download not in EXPORT_FORMATS:
@@ -126,28 +178,21 @@ def explorer(request: HttpRequest) -> HttpResponse:
     if download and wanted == "areas":
         if layer is None:
             raise Http404(f"no area layer {layer_name!r}")
-        totals, map_refusal, _ = governed_area_totals(
-            user, spec, layer_name, start, end, export=download
-        )
-        if map_refusal:
-            raise PermissionDenied(map_refusal)
-        if not totals:
-            # Not an empty file: say why there is nothing this viewer may download.
-            agency = user.agency.code if user.agency else "your account"
-            raise PermissionDenied(
-                f"Nothing to download: there are no {spec.label} counts by {layer_name} "
-                f"from {start} to {end} that {agency} may see. {agency} sees its own events "
-                f"and those a data-sharing agreement in force shares with it for "
-                f"{spec.purpose.replace('_', ' ')}."
-            )
+        totals = governed_area_totals(user, spec, layer_name, start, end, export=download)
+        if totals.refusal:
+            raise PermissionDenied(totals.refusal)
+        if totals.not_shared:
+            # Not a file of empty rows: say why there is nothing this viewer may download.
+            raise PermissionDenied(f"Nothing to download: {totals.not_shared}")
         return _table_download(
             area_rate_rows(layer, totals), download, f"{spec.id}-by-{layer_name}-{start}-{end}"
         )
-    series = governed_series(
+    series = choose_series(
         user,
         spec,
         start=start,
         end=end,
+        period=period,
         layer=layer_name if area else None,
         area=area,
         export=download or False,
@@ -155,21 +200,32 @@ def explorer(request: HttpRequest) -> HttpResponse:
     if download:
         if series.refusal:
             raise PermissionDenied(series.refusal)
-        name = f"{spec.id}-{area or 'city'}-{start}-{end}"
+        name = f"{spec.id}-{area or 'city'}-{series.period}-{start}-{end}"
         return _table_download(series.table(), download, name)
-    totals = {}
-    map_refusal = ""
     chart_map = None
+    totals = None
     if layer is not None:
-        totals, map_refusal, _ = governed_area_totals(user, spec, layer_name, start, end)
-        if not map_refusal:
+        totals = governed_area_totals(user, spec, layer_name, start, end)
+        if not (totals.refusal or totals.not_shared):
             chart_map = area_map(
                 layer,
                 totals,
                 highlight=(area,) if area else (),
                 title=f"{spec.label} by {layer_name}, {start} to {end}",
             )
-    where = layer.names[layer.index_of(area)] if layer is not None and area else "the whole city"
+    where = "the whole city"
+    if series.layer and series.area:
+        shown_layer = layer if series.layer == layer_name else layer_named(series.layer)
+        if shown_layer is not None and series.area in shown_layer.ids:
+            where = f"{shown_layer.names[shown_layer.index_of(series.area)]} ({series.layer})"
+    query = {
+        "indicator": spec.id,
+        "layer": layer_name,
+        "area": area or "",
+        "period": period,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     return render(
         request,
         "surveillance/explorer.html",
@@ -182,14 +238,20 @@ def explorer(request: HttpRequest) -> HttpResponse:
             "area_choices": list(zip(layer.ids, layer.names, strict=True)) if layer else [],
             "area": area,
             "where": where,
+            "period": period,
+            "periods": [(p, words[0]) for p, words in PERIOD_WORDS.items()],
+            "problems": problems,
             "series": series,
-            "chart_series": series.chart(f"{spec.label}: {where}"),
+            "chart_series": series.chart(
+                f"{spec.label}: {where}, {PERIOD_WORDS[series.period][0]}"
+            ),
             "chart_map": chart_map,
-            "map_refusal": map_refusal,
-            "area_rows": area_rate_rows(layer, totals),
+            "totals": totals,
+            "area_rows": area_rate_rows(layer, totals) if totals is not None else [],
             "unreliable_below": UNRELIABLE_BELOW,
             "start": start,
             "end": end,
+            "query": urlencode(query),
         },
     )
 
@@ -229,35 +291,63 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["history"] = alert.events.select_related("actor")
     spec = WATCHED.get(alert.indicator)
     if spec is not None and alert.area:
-        end = alert.last_signal_on + dt.timedelta(days=7)
+        # Two weeks past the last signal, so a weekly signal's week and the next are complete.
+        end = min(alert.last_signal_on + dt.timedelta(days=13), data_end())
         start = alert.started_on - dt.timedelta(days=EVIDENCE_DAYS)
-        series = governed_series(
+        # The series the alert was raised on, at the finest period the viewer may see without
+        # most of it suppressed (the owning agency sees its own counts in full).
+        agencies, left_out = viewable_agencies(user, spec, tuple(alert.agencies), alert.layer)
+        series = choose_series(
             user,
             spec,
             start=start,
             end=end,
             layer=alert.layer,
             area=alert.area,
-            agencies=tuple(alert.agencies),
+            agencies=agencies or tuple(alert.agencies),
             method=alert.method if alert.method in METHODS else None,
         )
+        if agencies:
+            series.notes.extend(left_out)
+        step = 7 if series.period == "week" else 1
+        series.signals = sorted(
+            {
+                (s.period - dt.timedelta(days=s.period.weekday() if step == 7 else 0)).isoformat()
+                for s in context["signals"]
+            }
+        )
+        hidden_signals = [
+            p
+            for p, status in zip(series.periods, series.statuses, strict=True)
+            if p in series.signals and status == "suppressed"
+        ]
+        if hidden_signals:
+            owners = ", ".join(alert.agencies)
+            series.notes.insert(
+                0,
+                f"The count of the signal {series.period} ({', '.join(hidden_signals)}) is "
+                f"suppressed for you (fewer than {series.min_cell}); it is marked on the chart. "
+                f"The agency that owns the data ({owners}) sees it in full.",
+            )
         context["series"] = series
-        context["chart_series"] = series.chart(f"{alert.indicator_label}: {alert.area_name}")
+        shown = alert.area_name if series.area == alert.area else f"{series.area} ({series.layer})"
+        context["chart_series"] = series.chart(
+            f"{alert.indicator_label}: {shown}, {PERIOD_WORDS[series.period][0]}"
+        )
         layer = layer_named(alert.layer)
         if layer is not None:
             window_start = alert.started_on
-            totals, refusal, _ = governed_area_totals(
-                user, spec, alert.layer, window_start, alert.last_signal_on
-            )
-            context["map_refusal"] = refusal
-            if not refusal:
+            # The episode's periods in full (a weekly signal's date is its week's Monday).
+            window_end = alert.last_signal_on + dt.timedelta(days=6 if spec.period == "week" else 0)
+            totals = governed_area_totals(user, spec, alert.layer, window_start, window_end)
+            context["totals"] = totals
+            if not (totals.refusal or totals.not_shared):
                 context["chart_map"] = area_map(
                     layer,
                     totals,
                     highlight=(alert.area,),
                     context=tuple(alert.neighbours),
-                    title=f"{alert.area_name} and its neighbours, "
-                    f"{window_start} to {alert.last_signal_on}",
+                    title=f"{alert.area_name} and its neighbours, {window_start} to {window_end}",
                 )
     context["can_acknowledge"] = alert.status == AlertStatus.NEW
     context["can_investigate"] = alert.status in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)

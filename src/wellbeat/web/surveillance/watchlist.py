@@ -31,6 +31,15 @@ class WatchedIndicator:
     """Whether ODMAP-style threshold spikes are raised too (daily indicators only)."""
     overview: bool = False
     """Whether the situational overview shows a card for it (the key indicators)."""
+    source_sectors: tuple[str, ...] = ()
+    """Sectors whose agencies hold this indicator's events when ``sectors`` does not say
+    (an indicator named by event kinds only)."""
+
+    @property
+    def holder_sectors(self) -> tuple[str, ...]:
+        """The sectors of the agencies that hold this indicator's events: when none of them
+        shares with a viewer, the viewer's counts are "not shared", never zero."""
+        return self.sectors or self.source_sectors
 
     def request(self, layer: str, agencies: tuple[str, ...] | None = None) -> DataRequest:
         """The aggregate request for this indicator's counts by area and period."""
@@ -73,6 +82,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         syndromes=("mental_health_crisis",),
         kinds=("call_for_service",),
         overview=True,
+        source_sectors=("police",),
     ),
     # The rest of the indicator catalogue that one governed request can express (the
     # catalogue's numerator terms; docs/indicators.md). EMS naloxone needs the attributes map
@@ -83,6 +93,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         "overdose_response",
         syndromes=("opioid_overdose",),
         kinds=("ems_response", "ed_visit"),
+        source_sectors=("fire_ems", "emergency_dept"),
     ),
     WatchedIndicator(
         "stimulant_overdose",
@@ -90,6 +101,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         "overdose_response",
         syndromes=("stimulant_overdose",),
         kinds=("ems_response", "ed_visit"),
+        source_sectors=("fire_ems", "emergency_dept"),
     ),
     WatchedIndicator(
         "fatal_overdose",
@@ -116,6 +128,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         period="week",
         syndromes=("firearm_injury",),
         kinds=("ed_visit", "assault_attendance"),
+        source_sectors=("emergency_dept",),
     ),
     WatchedIndicator(
         "self_harm",
@@ -124,6 +137,7 @@ WATCHLIST: tuple[WatchedIndicator, ...] = (
         period="week",
         syndromes=("self_harm",),
         kinds=("ed_visit",),
+        source_sectors=("emergency_dept",),
     ),
 )
 """What the job watches by default (docs/alerts.md)."""
