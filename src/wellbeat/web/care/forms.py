@@ -94,9 +94,7 @@ class ContactForm(forms.Form):
     contact_method = forms.ChoiceField(
         label="Preferred contact", choices=CONTACT_METHOD_CHOICES, required=False
     )
-    contact_time = forms.CharField(
-        label="Best time to reach them", max_length=100, required=False
-    )
+    contact_time = forms.CharField(label="Best time to reach them", max_length=100, required=False)
     contact_address = forms.CharField(
         label="Address or where to find them (optional)", max_length=300, required=False
     )
