@@ -34,7 +34,7 @@ def hub_database_dump() -> list[tuple[str, str, str]]:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {quote(table)}")  # noqa: S608 - introspected names
+            cursor.execute(f"SELECT * FROM {quote(table)}")
             columns = [c[0] for c in cursor.description]
             for row in cursor.fetchall():
                 for column, value in zip(columns, row, strict=True):
