@@ -218,3 +218,31 @@ def test_the_name_is_required_when_the_person_agrees(
     )
     assert response.status_code == 200 and "Give the person" in response.content.decode()
     assert not Referral.objects.exists()
+
+
+def test_the_api_seals_the_card_and_never_returns_it(
+    keyed: Any, client: Client, login_as: Any
+) -> None:
+    from tests.web.care.test_api_and_triage import post
+
+    login_as(client, keyed.world.users["mpd_officer"])
+    encounter = keyed.encounter()
+    body = {
+        "encounter_id": str(encounter.public_id),
+        "service_id": keyed.services["counselling"].service_id,
+        "share_contact": True,
+        "contact": {"name": NAME, "phone": PHONE, "contact_method": "phone"},
+    }
+    bad = post(
+        client,
+        "/api/care/referrals",
+        {**body, "contact": {"name": NAME, "contact_method": "pigeon"}},
+    )
+    assert bad.status_code == 422 and NAME not in bad.content.decode()
+    created = post(client, "/api/care/referrals", body)
+    assert created.status_code == 201 and created.json()["contact_status"] == "sealed"
+    assert NAME not in created.content.decode()
+    login_as(client, keyed.world.users["bhc_clinician"])
+    listed = client.get("/api/care/referrals?box=incoming").content.decode()
+    assert '"contact_status": "sealed"' in listed.replace('":"', '": "') and NAME not in listed
+    assert leaks(hub_database_dump(), SECRETS) == []
