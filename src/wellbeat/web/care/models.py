@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -146,13 +147,21 @@ class AgencyKey(models.Model):
         )
 
 
-class ContactStatus(models.TextChoices):
+class ContactStatus(StrEnum):
     """Whether a referral carries the person's name and contact details."""
 
-    SEALED = "sealed", "Sealed for the provider"
-    NOT_CONSENTED = "not_consented", "The person did not agree to share contact details"
-    NOT_GIVEN = "not_given", "No contact details given"
-    NO_KEY = "no_key", "The provider has no key for contact details yet"
+    SEALED = "sealed"
+    NOT_CONSENTED = "not_consented"
+    NOT_GIVEN = "not_given"
+    NO_KEY = "no_key"
+
+
+CONTACT_STATUS_CHOICES = [
+    (ContactStatus.SEALED.value, "Sealed for the provider"),
+    (ContactStatus.NOT_CONSENTED.value, "The person did not agree to share contact details"),
+    (ContactStatus.NOT_GIVEN.value, "No contact details given"),
+    (ContactStatus.NO_KEY.value, "The provider has no key for contact details yet"),
+]
 
 
 class Encounter(models.Model):
@@ -216,7 +225,7 @@ class Referral(models.Model):
     first_contact_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     contact_status = models.CharField(
-        max_length=16, choices=ContactStatus.choices, default=ContactStatus.NOT_GIVEN
+        max_length=16, choices=CONTACT_STATUS_CHOICES, default=ContactStatus.NOT_GIVEN.value
     )
     contact_sealed = models.BinaryField(
         null=True,
