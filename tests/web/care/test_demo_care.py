@@ -70,6 +70,11 @@ def test_replayed_calls_feed_every_measure_once(demo_hub: Path) -> None:
     cards = actions.do_reveal_contacts(clinician, mine, keys, "test")
     assert len(cards) == len(mine) > 0
     assert all(" " in c.name and c.phone.startswith("+1 515 555 01") for c in cards.values())
+    # The people's names are in the cards, and nowhere in the hub's database.
+    from tests.web.care.test_contact_cards import hub_database_dump, leaks
+
+    names = tuple({c.name for c in cards.values()})
+    assert leaks(hub_database_dump(), names) == []
 
     again = seed_care_activity(demo_hub, seed=3, days=730)
     assert again.already_seeded
