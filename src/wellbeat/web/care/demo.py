@@ -231,7 +231,7 @@ def _contact_card(identity: Identity, rng: random.Random) -> ContactCard:
     """How to reach a person of the synthetic city: their (fictional) name, a phone number in
     the 555-0100..0199 range reserved for fiction, a preferred way and time."""
     return ContactCard(
-        name=f"{identity.first_name} {identity.last_name}",
+        name=f"{identity.first_name} {identity.last_name}".title(),
         phone=f"+1 515 555 01{rng.randint(0, 99):02d}",
         contact_method=rng.choice(("phone", "text", "any", "in_person")),
         contact_time=rng.choice(CONTACT_TIMES),
