@@ -246,3 +246,14 @@ def test_the_api_seals_the_card_and_never_returns_it(
     listed = client.get("/api/care/referrals?box=incoming").content.decode()
     assert '"contact_status": "sealed"' in listed.replace('":"', '": "') and NAME not in listed
     assert leaks(hub_database_dump(), SECRETS) == []
+
+
+def test_passphrase_guessing_is_throttled(keyed: Any) -> None:
+    clinician = keyed.world.users["bhc_clinician"]
+    for _ in range(actions.UNLOCK_ATTEMPTS):
+        with pytest.raises(CareError, match="does not open"):
+            actions.do_unlock_contact_keys(clinician, "a-wrong-guess-here")
+    with pytest.raises(CareError, match="wait before trying again"):
+        actions.do_unlock_contact_keys(clinician, PASSPHRASE)
+    # Another user of the agency is not locked out by the guesser.
+    assert actions.do_unlock_contact_keys(keyed.world.users["bhc_coordinator"], PASSPHRASE)

@@ -616,13 +616,33 @@ def may_read_contacts(user: User) -> bool:
     return user.agency_id is not None and _roles(user, CONTACT_READER_ROLES)
 
 
+UNLOCK_ATTEMPTS = 5
+UNLOCK_WINDOW = timedelta(minutes=15)
+"""At most this many refused unlocks per user in the window: passphrase guessing through the
+hub is slow, and each attempt's Argon2id cost cannot be turned against the server."""
+
+
 def do_unlock_contact_keys(actor: User, passphrase: str) -> dict[int, PrivateKey]:
     """Open the actor's agency keys with the agency passphrase, for this session only (the
-    caller keeps them; see ``wellbeat.web.care.unlock``). Attempts are audited."""
+    caller keeps them; see ``wellbeat.web.care.unlock``). Attempts are audited, and refused
+    ones throttled (``UNLOCK_ATTEMPTS`` per ``UNLOCK_WINDOW``)."""
+    from wellbeat.web.audit.models import AuditEntry
+
     agency = _require(actor, CONTACT_READER_ROLES, "unlocking contact details")
     keys = list(AgencyKey.objects.filter(agency=agency))
     if not keys:
         raise CareError("conflict", f"{agency.code} has no contact key: ask your agency admin")
+    refused = AuditEntry.objects.filter(
+        action="care.contact_keys_unlock_refused",
+        actor=actor,
+        at__gte=timezone.now() - UNLOCK_WINDOW,
+    ).count()
+    if refused >= UNLOCK_ATTEMPTS:
+        raise CareError(
+            "conflict",
+            f"{refused} wrong passphrases in the last {UNLOCK_WINDOW.seconds // 60} minutes: "
+            "wait before trying again",
+        )
     opened: dict[int, PrivateKey] = {}
     for key in keys:
         try:
