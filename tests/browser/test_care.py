@@ -20,6 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ALL_WEEK = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
+CONTACT_PASSPHRASE = "bhc-browser-test-passphrase"
+
+
 def _directory() -> None:
     from wellbeat.web.care.actions import do_import_directory
 
@@ -67,7 +70,10 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
 ) -> None:
     from selenium.webdriver.common.by import By
 
+    from wellbeat.web.care.actions import do_create_agency_key
+
     _directory()
+    do_create_agency_key(world.users["bhc_admin"], CONTACT_PASSPHRASE)
     driver.set_window_size(390, 844)  # a phone
 
     # The officer records an encounter and refers.
@@ -93,13 +99,27 @@ def test_encounter_referral_loop_consent_refusal_and_revocation(
     assert "Referral to Withdrawal management refused" in refusal
     assert "42 CFR Part 2" in refusal and "none is on file" in refusal
 
+    # The person agrees that the service may contact them: the name typed on the encounter
+    # form is already on the contact card.
+    assert driver.find_element(By.ID, "id_contact_name").get_attribute("value") == "Jordan Rivera"
+    driver.find_element(By.ID, "id_share_contact").click()
+    driver.find_element(By.ID, "id_contact_phone").send_keys("+1 515 555 0142")
     follow(driver, _button(driver, "Refer to Crisis counselling"))
+    assert "sealed for Metro Behavioral Health Center only" in (
+        driver.find_element(By.CSS_SELECTOR, ".messages").text
+    )
     row = driver.find_element(By.CSS_SELECTOR, "table tbody tr")
     assert "Crisis counselling" in row.text and "Sent, awaiting the provider" in row.text
+    assert "Sealed for BHC" in row.text and "Jordan" not in row.text
 
     # The provider accepts, records first contact and completes.
     _sign_in(driver, hub_url, world, "bhc_clinician")
     driver.get(hub_url("/care/provider/"))
+    follow(driver, driver.find_element(By.LINK_TEXT, "Unlock with the agency passphrase"))
+    driver.find_element(By.ID, "id_passphrase").send_keys(CONTACT_PASSPHRASE)
+    follow(driver, _button(driver, "Unlock"))
+    row = driver.find_element(By.CSS_SELECTOR, "table tbody tr")
+    assert "Jordan Rivera" in row.text and "Crisis" in row.text and "just now" in row.text
     for move in ("accepted", "in-progress", "completed"):
         follow(driver, driver.find_element(By.CSS_SELECTOR, f"button[data-move='{move}']"))
         assert (

@@ -91,7 +91,7 @@ def demo(
 
     agreements = seed_agreements()
     directory = _load_directory()
-    from wellbeat.web.care.demo import seed_care_activity
+    from wellbeat.web.care.demo import DEMO_CONTACT_PASSPHRASE, seed_care_activity
 
     care = seed_care_activity(pipeline.agencies_dir, seed=seed)
     detection = _detect(pipeline.agencies_dir)
@@ -121,6 +121,7 @@ def demo(
                     "crisis_calls": care.calls,
                     "encounters": care.encounters,
                     "referrals": care.referrals,
+                    "contact_passphrase": DEMO_CONTACT_PASSPHRASE,
                     "alerts_raised": detection.raised,
                     "seconds": round(elapsed, 1),
                 }
@@ -135,6 +136,11 @@ def demo(
                 f"{care.encounters} co-responder encounters, {care.referrals} referrals "
                 f"({care.followups} overdue follow-ups)."
             )
+        click.echo(
+            "Referred people's names are sealed for the provider agencies (NBH, CHD): their "
+            f"clinicians and care coordinators unlock them with the passphrase "
+            f"{DEMO_CONTACT_PASSPHRASE!r}."
+        )
         click.echo(
             f"Detection {detection.since}..{detection.as_of}: {detection.raised} new alerts, "
             f"{detection.duplicates} already raised."

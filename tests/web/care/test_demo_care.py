@@ -53,6 +53,29 @@ def test_replayed_calls_feed_every_measure_once(demo_hub: Path) -> None:
     assert Referral.objects.filter(requested_at__year__lte=2025).count() == seeded.referrals
     assert AuditEntry.objects.filter(action="care.triage_outcome_recorded").count() == seeded.calls
 
+    # Referrals carry sealed names for the provider agencies; the team's clinician has cases.
+    from wellbeat.web.accounts.models import User
+    from wellbeat.web.care import actions
+    from wellbeat.web.care.demo import DEMO_CONTACT_PASSPHRASE
+    from wellbeat.web.care.models import AgencyKey, ContactStatus
+    from wellbeat.web.demo import demo_username
+
+    assert set(AgencyKey.objects.values_list("agency__code", flat=True)) == {"NBH", "CHD"}
+    sealed = Referral.objects.filter(contact_status=ContactStatus.SEALED)
+    assert 0 < sealed.count() < seeded.referrals
+    clinician = User.objects.get(username=demo_username("NBH", "clinician"))
+    assert Encounter.objects.filter(recorded_by=clinician, responder_role="co_responder").exists()
+    keys = actions.do_unlock_contact_keys(clinician, DEMO_CONTACT_PASSPHRASE)
+    mine = list(sealed.filter(performer_agency=clinician.agency))
+    cards = actions.do_reveal_contacts(clinician, mine, keys, "test")
+    assert len(cards) == len(mine) > 0
+    assert all(" " in c.name and c.phone.startswith("+1 515 555 01") for c in cards.values())
+    # The people's names are in the cards, and nowhere in the hub's database.
+    from tests.web.care.test_contact_cards import hub_database_dump, leaks
+
+    names = tuple({c.name for c in cards.values()})
+    assert leaks(hub_database_dump(), names) == []
+
     again = seed_care_activity(demo_hub, seed=3, days=730)
     assert again.already_seeded
     assert TriageCall.objects.count() == seeded.calls

@@ -36,9 +36,14 @@ def test_encounter_form_records_and_offers_matching_services(
         },
     )
     encounter = Encounter.objects.get()
-    assert response["Location"] == f"/care/encounters/{encounter.public_id}/refer/"
-    page = client.get(response["Location"]).content.decode()
-    assert "Refer to Housing navigation" in page
+    # The refer page comes straight back (no redirect), the name just typed ready for the
+    # contact card, and posts to the encounter's refer address.
+    inline = response.content.decode()
+    refer_url = f"/care/encounters/{encounter.public_id}/refer/"
+    assert response.status_code == 200 and f'action="{refer_url}"' in inline
+    assert 'value="Jordan Rivera"' in inline and "no-store" in response["Cache-Control"]
+    page = client.get(refer_url).content.decode()
+    assert "Refer to Housing navigation" in page and "Jordan" not in page
     assert "Night shelter" not in page  # takes no referrals
     bad = client.post("/care/encounters/new/", {"first_name": "J", "needs": ["homelessness"]})
     assert bad.status_code == 200 and "This field is required" in bad.content.decode()

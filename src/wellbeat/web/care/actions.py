@@ -4,7 +4,10 @@ act, owns its transaction, and writes the audit row (refusals are audited too).
 Privacy rules enforced here: the person is held only by the hub pseudonym (computed from what
 the officer types, never stored); officers see a referral's status, never its clinical detail;
 a referral into a Part 2 program needs a valid 42 CFR Part 2 consent to be made and to be read,
-so a revocation stops sharing at the next read.
+so a revocation stops sharing at the next read. The person's name and contact details travel
+only as a card sealed to the receiving agency's key, only if the person agreed to share them
+with that provider, and are opened only for that agency's clinicians and care coordinators who
+unlocked the agency key (``wellbeat.care.sealing``); the plaintext is never stored or audited.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from nacl.public import PrivateKey
 
 from wellbeat.care import triage
 from wellbeat.care.consent import ConsentDecision, part2_consent
@@ -48,10 +52,21 @@ from wellbeat.care.lifecycle import (
 )
 from wellbeat.care.measures import CallOutcome
 from wellbeat.care.needs import NeedError, check_needs
+from wellbeat.care.sealing import (
+    ContactCard,
+    SealingError,
+    seal,
+    unseal,
+    unwrap_private_key,
+    wrap_private_key,
+)
+from wellbeat.care.sealing import new_agency_key as new_wrapped_key
 from wellbeat.privacy.pseudonym import Identity, person_token
 from wellbeat.web.accounts.models import Agency, Role, User
 from wellbeat.web.audit.actions import record
 from wellbeat.web.care.models import (
+    AgencyKey,
+    ContactStatus,
     DirectoryEntry,
     Encounter,
     FollowUp,
@@ -73,6 +88,10 @@ PERFORMER_ROLES = frozenset(
 )
 CLINICAL_ROLES = frozenset({Role.CLINICIAN.value, Role.CARE_COORDINATOR.value})
 """Roles that may see a referral's clinical detail (reasons, history), within its agencies."""
+CONTACT_READER_ROLES = CLINICAL_ROLES
+"""Roles of the receiving agency that may open a referral's sealed contact card."""
+KEY_ADMIN_ROLES = frozenset({Role.AGENCY_ADMIN.value})
+"""Who creates an agency's contact key and changes its passphrase."""
 DIRECTORY_EDITOR_ROLES = PERFORMER_ROLES
 TRIAGE_ROLES = frozenset({Role.OFFICER.value, Role.CLINICIAN.value, Role.PROGRAM_MANAGER.value})
 MEASURE_ROLES = frozenset(
@@ -384,10 +403,20 @@ def _when(at: datetime | None, field_name: str) -> datetime:
 
 
 def do_refer(
-    actor: User, encounter: Encounter, entry: DirectoryEntry, *, at: datetime | None = None
+    actor: User,
+    encounter: Encounter,
+    entry: DirectoryEntry,
+    *,
+    at: datetime | None = None,
+    contact: ContactCard | None = None,
+    contact_consent: bool = False,
 ) -> Referral:
     """Refer the person met in ``encounter`` to a service; sent at once (status requested),
-    or at ``at`` when the referral is entered after the fact."""
+    or at ``at`` when the referral is entered after the fact.
+
+    ``contact``: the person's name and how to reach them. It is sealed to the receiving
+    agency's current key, and only if ``contact_consent`` (the person agreed to share their
+    contact details with this provider); otherwise it is dropped and the referral says why."""
     agency = _require(actor, REFERRER_ROLES, "making a referral")
     if encounter.agency_id != agency.pk:
         raise CareError(
@@ -430,6 +459,7 @@ def do_refer(
             )
         consent_code = decision.consent_id or ""
     now = _when(at, "at")
+    contact_status, sealed, key = _seal_contact(entry.agency, contact, contact_consent)
     with transaction.atomic():
         referral = Referral.objects.create(
             encounter=encounter,
@@ -448,6 +478,9 @@ def do_refer(
             last_modified=now,
             requested_at=now,
             first_contact_due=first_contact_due(now, entry.first_contact_hours),
+            contact_status=contact_status,
+            contact_sealed=sealed,
+            contact_key=key,
         )
         ReferralEvent.objects.create(
             referral=referral,
@@ -468,9 +501,202 @@ def do_refer(
                 "performer": entry.agency.code,
                 "part2": entry.part2_program,
                 "consent": consent_code,
+                "contact": contact_status,
+                "contact_key": key.fingerprint if key else None,
             },
         )
     return referral
+
+
+def _seal_contact(
+    performer: Agency, contact: ContactCard | None, consented: bool
+) -> tuple[str, bytes | None, AgencyKey | None]:
+    """What the referral carries of the person's identity: (status, sealed card, key)."""
+    if not consented:
+        return ContactStatus.NOT_CONSENTED.value, None, None
+    if contact is None:
+        return ContactStatus.NOT_GIVEN.value, None, None
+    key = current_key(performer)
+    if key is None:
+        return ContactStatus.NO_KEY.value, None, None
+    return ContactStatus.SEALED.value, seal(contact, bytes(key.public_key)), key
+
+
+# --------------------------------------------------------------------------------------------
+# Contact keys and sealed contact cards
+
+
+def current_key(agency: Agency | int | None) -> AgencyKey | None:
+    """The agency's key that new contact cards are sealed to (None: it has none yet)."""
+    if agency is None:
+        return None
+    return AgencyKey.objects.filter(agency=agency, retired_at__isnull=True).first()
+
+
+def do_create_agency_key(actor: User, passphrase: str) -> AgencyKey:
+    """The agency admin creates the agency's contact key (retiring the current one, whose
+    cards stay readable with the same passphrase). The passphrase is not stored."""
+    agency = _require(actor, KEY_ADMIN_ROLES, "creating the agency's contact key")
+    others = list(AgencyKey.objects.filter(agency=agency))
+    for other in others:  # one passphrase opens all of the agency's keys
+        try:
+            unwrap_private_key(other.wrapped(), passphrase)
+        except SealingError:
+            raise CareError(
+                "invalid",
+                "field 'passphrase': use the agency's current passphrase, so that one "
+                "passphrase keeps opening the cards sealed to the earlier keys",
+            ) from None
+    try:
+        wrapped = new_wrapped_key(passphrase)
+    except SealingError as exc:
+        raise CareError("invalid", str(exc)) from exc
+    now = timezone.now()
+    with transaction.atomic():
+        AgencyKey.objects.filter(agency=agency, retired_at__isnull=True).update(retired_at=now)
+        key = AgencyKey.objects.create(
+            agency=agency,
+            public_key=wrapped.public_key,
+            wrapped_private_key=wrapped.wrapped_private_key,
+            salt=wrapped.salt,
+            opslimit=wrapped.opslimit,
+            memlimit=wrapped.memlimit,
+            fingerprint=wrapped.fingerprint,
+            created_at=now,
+            created_by=actor,
+        )
+        record(
+            "care.contact_key_created",
+            actor=actor,
+            agency=agency,
+            target=f"contact_key:{key.fingerprint}",
+            details={"retired": [k.fingerprint for k in others if k.retired_at is None]},
+        )
+    return key
+
+
+def do_change_key_passphrase(actor: User, old: str, new: str) -> int:
+    """Re-wrap every key of the agency under a new passphrase (the old one must open them)."""
+    agency = _require(actor, KEY_ADMIN_ROLES, "changing the agency's key passphrase")
+    keys = list(AgencyKey.objects.filter(agency=agency))
+    if not keys:
+        raise CareError("conflict", f"{agency.code} has no contact key yet: create one first")
+    try:
+        rewrapped = [
+            (key, wrap_private_key(unwrap_private_key(key.wrapped(), old), new)) for key in keys
+        ]
+    except SealingError as exc:
+        record(
+            "care.contact_key_passphrase_refused",
+            actor=actor,
+            agency=agency,
+            target=f"agency:{agency.code}",
+            details={"reason": "passphrase did not open the keys or new one too short"},
+        )
+        raise CareError("invalid", str(exc)) from exc
+    with transaction.atomic():
+        for key, wrapped in rewrapped:
+            key.wrapped_private_key = wrapped.wrapped_private_key
+            key.salt = wrapped.salt
+            key.opslimit = wrapped.opslimit
+            key.memlimit = wrapped.memlimit
+            key.save(update_fields=["wrapped_private_key", "salt", "opslimit", "memlimit"])
+        record(
+            "care.contact_key_passphrase_changed",
+            actor=actor,
+            agency=agency,
+            target=f"agency:{agency.code}",
+            details={"keys": [k.fingerprint for k in keys]},
+        )
+    return len(keys)
+
+
+def may_read_contacts(user: User) -> bool:
+    """Clinicians and care coordinators of an agency (the receiving side of its referrals)."""
+    return user.agency_id is not None and _roles(user, CONTACT_READER_ROLES)
+
+
+UNLOCK_ATTEMPTS = 5
+UNLOCK_WINDOW = timedelta(minutes=15)
+"""At most this many refused unlocks per user in the window: passphrase guessing through the
+hub is slow, and each attempt's Argon2id cost cannot be turned against the server."""
+
+
+def do_unlock_contact_keys(actor: User, passphrase: str) -> dict[int, PrivateKey]:
+    """Open the actor's agency keys with the agency passphrase, for this session only (the
+    caller keeps them; see ``wellbeat.web.care.unlock``). Attempts are audited, and refused
+    ones throttled (``UNLOCK_ATTEMPTS`` per ``UNLOCK_WINDOW``)."""
+    from wellbeat.web.audit.models import AuditEntry
+
+    agency = _require(actor, CONTACT_READER_ROLES, "unlocking contact details")
+    keys = list(AgencyKey.objects.filter(agency=agency))
+    if not keys:
+        raise CareError("conflict", f"{agency.code} has no contact key: ask your agency admin")
+    refused = AuditEntry.objects.filter(
+        action="care.contact_keys_unlock_refused",
+        actor=actor,
+        at__gte=timezone.now() - UNLOCK_WINDOW,
+    ).count()
+    if refused >= UNLOCK_ATTEMPTS:
+        raise CareError(
+            "conflict",
+            f"{refused} wrong passphrases in the last {UNLOCK_WINDOW.seconds // 60} minutes: "
+            "wait before trying again",
+        )
+    opened: dict[int, PrivateKey] = {}
+    for key in keys:
+        try:
+            opened[key.pk] = unwrap_private_key(key.wrapped(), passphrase)
+        except SealingError:
+            continue
+    record(
+        "care.contact_keys_unlocked" if opened else "care.contact_keys_unlock_refused",
+        actor=actor,
+        agency=agency,
+        target=f"agency:{agency.code}",
+        details={"keys": [k.fingerprint for k in keys if k.pk in opened]},
+    )
+    if not opened:
+        raise CareError("forbidden", "that passphrase does not open your agency's contact key")
+    return opened
+
+
+def do_reveal_contacts(
+    actor: User, referrals: Sequence[Referral], keys: dict[int, PrivateKey], where: str
+) -> dict[int, ContactCard]:
+    """Open the sealed contact cards of ``referrals`` that ``actor`` may read: a clinician or
+    coordinator of the receiving agency, the referral readable now (Part 2 consent in force),
+    its card sealed to a key unlocked in this session. One audit row names the referrals
+    opened (never what the cards say)."""
+    if not keys or not may_read_contacts(actor):
+        return {}
+    cards: dict[int, ContactCard] = {}
+    for referral in referrals:
+        if (
+            referral.contact_status != ContactStatus.SEALED.value
+            or referral.performer_agency_id != actor.agency_id
+            or referral.contact_key_id not in keys
+            or referral.contact_sealed is None
+        ):
+            continue
+        access = access_for(actor, referral)
+        if access is None or not access.readable or Side.PERFORMER not in access.sides:
+            continue
+        try:
+            cards[referral.pk] = unseal(
+                bytes(referral.contact_sealed), keys[referral.contact_key_id]
+            )
+        except SealingError:
+            continue
+    if cards:
+        record(
+            "care.contacts_revealed",
+            actor=actor,
+            agency=actor.agency,
+            target=where,
+            details={"referrals": [str(r.public_id) for r in referrals if r.pk in cards]},
+        )
+    return cards
 
 
 def sides_of(user: User, referral: Referral) -> set[Side]:
@@ -666,7 +892,7 @@ def do_change_status(
 
 def referrals_sent_by(user: User) -> Any:
     return Referral.objects.filter(requested_by=user).select_related(
-        "referrer_agency", "performer_agency"
+        "referrer_agency", "performer_agency", "encounter"
     )
 
 
@@ -675,7 +901,7 @@ def incoming_referrals(user: User) -> Any:
     if user.agency is None or not _roles(user, PERFORMER_ROLES):
         return Referral.objects.none()
     return Referral.objects.filter(performer_agency=user.agency).select_related(
-        "referrer_agency", "performer_agency"
+        "referrer_agency", "performer_agency", "encounter"
     )
 
 

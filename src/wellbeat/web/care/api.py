@@ -16,6 +16,7 @@ from wellbeat.care.directory import DirectoryQuery
 from wellbeat.care.hsds import SERVICE_STATUSES, ServiceUpdate
 from wellbeat.care.lifecycle import TaskStatus
 from wellbeat.care.measures import PERIODS, CallOutcome
+from wellbeat.care.sealing import ContactCard, SealingError
 from wellbeat.care.triage import Call, Recommendation, Response, recommend
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import User
@@ -200,9 +201,22 @@ def list_encounters(request: HttpRequest) -> list[dict[str, Any]]:
     return [_encounter(e) for e in actions.encounters_for(_user(request))[:200]]
 
 
+class ContactIn(Schema):
+    """The person's name and how to reach them: sealed to the receiving agency's key on
+    arrival (the hub keeps only ciphertext) and only with ``share_contact``."""
+
+    name: str
+    phone: str = ""
+    contact_method: str = "any"
+    contact_time: str = ""
+    address: str = ""
+
+
 class ReferralIn(Schema):
     encounter_id: str
     service_id: str
+    share_contact: bool = False
+    contact: ContactIn | None = None
 
 
 class StatusIn(Schema):
@@ -221,6 +235,7 @@ def _referral(user: User, referral: Referral) -> dict[str, Any]:
         "referrer_agency": referral.referrer_agency.code,
         "performer_agency": referral.performer_agency.code,
         "authored_on": referral.authored_on.isoformat(),
+        "contact_status": referral.contact_status,
     }
     if access is None or access.withheld:
         out["withheld"] = access.withheld if access else "not a party to this referral"
@@ -272,7 +287,13 @@ def create_referral(request: HttpRequest, body: ReferralIn) -> Status:
     if entry is None:
         raise ApiError("not_found", f"no service {body.service_id} in the directory", status=404)
     try:
-        referral = actions.do_refer(user, encounter, entry)
+        card = ContactCard(**body.contact.dict()) if body.contact else None
+    except SealingError as exc:
+        raise ApiError("invalid", f"field 'contact': {exc}", status=422) from None
+    try:
+        referral = actions.do_refer(
+            user, encounter, entry, contact=card, contact_consent=body.share_contact
+        )
     except CareError as exc:
         raise _api_error(exc) from exc
     return Status(201, _referral(user, referral))

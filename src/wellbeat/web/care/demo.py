@@ -1,7 +1,10 @@
 """Demo care activity, so the care pages and measures show a working programme: the synthetic
 city's behavioural-health calls of its last months replayed through crisis triage (with the
 response the police department actually sent and how each call ended), and for co-responder
-calls an encounter, a referral to a service, and the provider working it.
+calls an encounter (recorded by the police officer or by the behavioural-health co-responder
+clinician of the team), a referral to a service, and the provider working it. The providers'
+agencies get contact keys under ``DEMO_CONTACT_PASSPHRASE``, and referrals of people who agreed
+carry their (fictional) name and a 555-01xx phone sealed to the provider.
 
 Everything goes through the care actions (validation, the Part 2 gate, audit), with the times
 the city's extract gives (``at``/``occurred_at``): the audit log says when the replay ran. Demo
@@ -23,12 +26,13 @@ from django.conf import settings
 
 from wellbeat.care.lifecycle import TaskStatus
 from wellbeat.care.measures import CallOutcome
+from wellbeat.care.sealing import ContactCard
 from wellbeat.care.triage import ALTERNATIVE_RESPONSES, Call, Response
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import User
 from wellbeat.web.care import actions
 from wellbeat.web.care.actions import CareError
-from wellbeat.web.care.models import DirectoryEntry, Encounter, Referral, TriageCall
+from wellbeat.web.care.models import AgencyKey, DirectoryEntry, Encounter, Referral, TriageCall
 
 CRISIS_CALL_TYPES = {
     # CAD call type -> (needs seen at a co-responder encounter, the service it is referred to)
@@ -50,6 +54,15 @@ referral, any other call resolved on scene."""
 
 REPLAY_DAYS = 180
 """How many of the city's last days of calls are replayed."""
+
+DEMO_CONTACT_PASSPHRASE = "wellbeat-demo-contact-key"
+"""Passphrase of the demo provider agencies' contact keys (demo mode only): clinicians and care
+coordinators type it on the provider queue to read the referred people's names."""
+
+PROVIDER_AGENCIES = ("NBH", "CHD")
+"""Demo agencies that run the services the replay refers to."""
+
+CONTACT_TIMES = ("mornings", "afternoons", "after 5 pm", "any time", "weekdays before noon")
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,8 @@ def seed_care_activity(agencies_dir: Path, *, seed: int = 42, days: int = REPLAY
     rows.sort(key=lambda row: _local(row["CallReceived"], zone))
     services = {e.name: e for e in DirectoryEntry.objects.select_related("agency")}
     performers = {"NBH": _user("NBH", "clinician"), "CHD": _user("CHD", "agency_admin")}
+    co_responder = _user("NBH", "clinician")
+    seed_contact_keys()
     rng = random.Random(seed)
     now = datetime.now(UTC)
     calls = encounters = referrals = 0
@@ -171,8 +186,10 @@ def seed_care_activity(agencies_dir: Path, *, seed: int = 42, days: int = REPLAY
             continue
         needs, service_name = CRISIS_CALL_TYPES[row["CallType"]]
         consent = rng.random() < 0.85
+        # The team's clinician records about half of the encounters (the co-responder page).
+        recorder = co_responder if rng.random() < 0.5 else officer
         encounter = actions.do_record_encounter(
-            officer,
+            recorder,
             identity=identity,
             occurred_at=closed,
             place_type=rng.choice(("residence", "street", "residence", "business")),
@@ -185,11 +202,40 @@ def seed_care_activity(agencies_dir: Path, *, seed: int = 42, days: int = REPLAY
         if not consent or entry is None or entry.agency is None:
             continue
         sent = closed + timedelta(minutes=rng.randint(5, 40))
-        referral = actions.do_refer(officer, encounter, entry, at=sent)
+        referral = actions.do_refer(
+            recorder,
+            encounter,
+            entry,
+            at=sent,
+            contact=_contact_card(identity, rng),
+            contact_consent=rng.random() < 0.9,
+        )
         referrals += 1
-        _work_referral(referral, performers[entry.agency.code], officer, sent, now, rng)
+        _work_referral(referral, performers[entry.agency.code], recorder, sent, now, rng)
     followups = len(actions.do_raise_overdue_followups(now))
     return CareSeed(calls, encounters, referrals, followups, already_seeded=False)
+
+
+def seed_contact_keys() -> list[AgencyKey]:
+    """The demo provider agencies' contact keys, created by their agency admins under
+    ``DEMO_CONTACT_PASSPHRASE`` (once)."""
+    keys = []
+    for code in PROVIDER_AGENCIES:
+        admin = _user(code, "agency_admin")
+        key = actions.current_key(admin.agency_id)
+        keys.append(key or actions.do_create_agency_key(admin, DEMO_CONTACT_PASSPHRASE))
+    return keys
+
+
+def _contact_card(identity: Identity, rng: random.Random) -> ContactCard:
+    """How to reach a person of the synthetic city: their (fictional) name, a phone number in
+    the 555-0100..0199 range reserved for fiction, a preferred way and time."""
+    return ContactCard(
+        name=f"{identity.first_name} {identity.last_name}".title(),
+        phone=f"+1 515 555 01{rng.randint(0, 99):02d}",
+        contact_method=rng.choice(("phone", "text", "any", "in_person")),
+        contact_time=rng.choice(CONTACT_TIMES),
+    )
 
 
 def _work_referral(

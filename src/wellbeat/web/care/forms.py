@@ -10,6 +10,7 @@ from django.utils import timezone
 from wellbeat.care.hsds import SERVICE_STATUSES
 from wellbeat.care.measures import CallOutcome
 from wellbeat.care.needs import needs
+from wellbeat.care.sealing import MIN_PASSPHRASE_CHARS, ContactCard
 from wellbeat.care.triage import Response
 from wellbeat.web.care.models import PlaceType
 
@@ -65,6 +66,97 @@ class EncounterForm(forms.Form):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             raise forms.ValidationError("Give both latitude and longitude, or neither.")
         return data
+
+
+CONTACT_METHOD_CHOICES = [
+    ("any", "Any way"),
+    ("phone", "Phone call"),
+    ("text", "Text message"),
+    ("in_person", "In person"),
+]
+
+
+class ContactForm(forms.Form):
+    """Who the referral is for and how to reach them, for the receiving provider only: sealed
+    to the provider's key on arrival and only if the person agrees; the hub cannot read it."""
+
+    share_contact = forms.BooleanField(
+        label="The person agrees that the service may have their name and contact details",
+        required=False,
+    )
+    contact_name = forms.CharField(label="Name", max_length=200, required=False)
+    contact_phone = forms.CharField(
+        label="Phone",
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    contact_method = forms.ChoiceField(
+        label="Preferred contact", choices=CONTACT_METHOD_CHOICES, required=False
+    )
+    contact_time = forms.CharField(label="Best time to reach them", max_length=100, required=False)
+    contact_address = forms.CharField(
+        label="Address or where to find them (optional)", max_length=300, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("share_contact") and not (data.get("contact_name") or "").strip():
+            raise forms.ValidationError(
+                "Give the person's name, or untick their agreement to share contact details."
+            )
+        return data
+
+    def card(self) -> ContactCard | None:
+        """The contact card to seal, or None when the person did not agree or gave nothing."""
+        data = self.cleaned_data
+        if not data.get("share_contact"):
+            return None
+        return ContactCard(
+            name=data["contact_name"].strip(),
+            phone=data["contact_phone"].strip(),
+            contact_method=data["contact_method"] or "any",
+            contact_time=data["contact_time"].strip(),
+            address=data["contact_address"].strip(),
+        )
+
+
+class KeyCreateForm(forms.Form):
+    passphrase = forms.CharField(
+        min_length=MIN_PASSPHRASE_CHARS,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=(
+            f"At least {MIN_PASSPHRASE_CHARS} characters. Give it only to your clinicians and "
+            "care coordinators. The hub does not keep it: if it is lost, cards sealed to your "
+            "keys cannot be opened by anyone."
+        ),
+    )
+    confirm = forms.CharField(
+        label="Passphrase again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("passphrase") and data.get("passphrase") != data.get("confirm"):
+            raise forms.ValidationError("The two passphrases differ.")
+        return data
+
+
+class PassphraseChangeForm(KeyCreateForm):
+    field_order = ["current", "passphrase", "confirm"]
+
+    current = forms.CharField(
+        label="Current passphrase",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class UnlockForm(forms.Form):
+    passphrase = forms.CharField(
+        label="Agency passphrase",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class DirectorySearchForm(forms.Form):

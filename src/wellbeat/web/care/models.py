@@ -2,13 +2,16 @@
 status history, notifications, follow-up tasks and triage calls.
 
 A person appears only as the hub pseudonym (``person_token``): no names, no dates of birth, no
-free-text notes. State changes go through ``wellbeat.web.care.actions``.
+free-text notes. The one exception is the referral's contact card (name and how to reach the
+person), kept only sealed to the receiving agency's public key (``AgencyKey``); the hub cannot
+open it. State changes go through ``wellbeat.web.care.actions``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +22,7 @@ from wellbeat.care.fhir import ReferralRecord
 from wellbeat.care.hsds import DirectoryService, service_from_hsds
 from wellbeat.care.lifecycle import TaskStatus
 from wellbeat.care.measures import CallOutcome
+from wellbeat.care.sealing import WrappedKey
 from wellbeat.care.triage import CONFLICT_PREFIX, Response
 
 STATUS_CHOICES = [(s.value, s.label) for s in TaskStatus]
@@ -100,6 +104,66 @@ class DirectoryEntry(models.Model):
         return self.status == "active" and self.accepting_referrals and self.agency_id is not None
 
 
+class AgencyKey(models.Model):
+    """A provider agency's keypair for sealed contact cards (``wellbeat.care.sealing``): the
+    public key, and the private key only wrapped under the agency's passphrase, which the hub
+    never stores. An agency may have retired keys: cards sealed to them stay readable."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="contact_keys"
+    )
+    public_key = models.BinaryField()
+    wrapped_private_key = models.BinaryField()
+    salt = models.BinaryField()
+    opslimit = models.PositiveBigIntegerField()
+    memlimit = models.PositiveBigIntegerField()
+    fingerprint = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agency", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency"],
+                condition=models.Q(retired_at__isnull=True),
+                name="one_current_contact_key_per_agency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"contact key {self.fingerprint} ({self.agency_id})"
+
+    def wrapped(self) -> WrappedKey:
+        return WrappedKey(
+            public_key=bytes(self.public_key),
+            wrapped_private_key=bytes(self.wrapped_private_key),
+            salt=bytes(self.salt),
+            opslimit=self.opslimit,
+            memlimit=self.memlimit,
+        )
+
+
+class ContactStatus(StrEnum):
+    """Whether a referral carries the person's name and contact details."""
+
+    SEALED = "sealed"
+    NOT_CONSENTED = "not_consented"
+    NOT_GIVEN = "not_given"
+    NO_KEY = "no_key"
+
+
+CONTACT_STATUS_CHOICES = [
+    (ContactStatus.SEALED.value, "Sealed for the provider"),
+    (ContactStatus.NOT_CONSENTED.value, "The person did not agree to share contact details"),
+    (ContactStatus.NOT_GIVEN.value, "No contact details given"),
+    (ContactStatus.NO_KEY.value, "The provider has no key for contact details yet"),
+]
+
+
 class Encounter(models.Model):
     """A field contact by an officer or co-responder: place, time, observed needs, crisis,
     and whether the person agreed to be referred."""
@@ -160,6 +224,17 @@ class Referral(models.Model):
     first_contact_due = models.DateTimeField(null=True, blank=True)
     first_contact_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    contact_status = models.CharField(
+        max_length=16, choices=CONTACT_STATUS_CHOICES, default=ContactStatus.NOT_GIVEN.value
+    )
+    contact_sealed = models.BinaryField(
+        null=True,
+        blank=True,
+        help_text="The contact card sealed to contact_key's agency; the hub cannot open it",
+    )
+    contact_key = models.ForeignKey(
+        AgencyKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-authored_on", "-pk"]

@@ -17,28 +17,42 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from wellbeat.care.directory import DirectoryQuery, Match, search
 from wellbeat.care.hsds import ServiceUpdate
-from wellbeat.care.lifecycle import REASON_REQUIRED, TaskStatus, allowed_moves
+from wellbeat.care.lifecycle import (
+    AWAITING_FIRST_CONTACT,
+    CLOSED_STATUSES,
+    REASON_REQUIRED,
+    TaskStatus,
+    allowed_moves,
+)
 from wellbeat.care.measures import MEASURES, PERIODS
 from wellbeat.care.triage import Call
 from wellbeat.privacy.pseudonym import Identity
 from wellbeat.web.accounts.models import Role, User
-from wellbeat.web.care import actions
+from wellbeat.web.care import actions, unlock
 from wellbeat.web.care.actions import CareError
 from wellbeat.web.care.forms import (
     CallResponseForm,
+    ContactForm,
     DirectorySearchForm,
     EncounterForm,
+    KeyCreateForm,
+    PassphraseChangeForm,
     ResolveForm,
     ServiceUpdateForm,
     StatusForm,
     TriageForm,
+    UnlockForm,
     tristate,
 )
 from wellbeat.web.care.models import (
+    AgencyKey,
+    ContactStatus,
     DirectoryEntry,
     Encounter,
     FollowUp,
@@ -101,10 +115,63 @@ def _moves(user: User, referral: Referral) -> list[dict[str, Any]]:
     ]
 
 
-def _rows(user: User, referrals: list[Referral]) -> list[dict[str, Any]]:
+IDENTITY_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "contact_name",
+    "contact_phone",
+    "contact_time",
+    "contact_address",
+)
+"""Posted fields that name or locate a person: hidden from Django's error reports."""
+PASSPHRASE_FIELDS = ("passphrase", "confirm", "current")
+
+
+def age_label(delta_seconds: float) -> str:
+    """How long ago, briefly: "12 min ago", "3 h ago", "2 d ago"."""
+    minutes = int(max(delta_seconds, 0) // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} d ago"
+
+
+def urgency(referral: Referral, now: Any) -> tuple[str, str]:
+    """(label, css class) of how urgently the referral needs the provider: a crisis encounter,
+    first contact overdue or due soon."""
+    crisis = bool(referral.encounter_id and referral.encounter and referral.encounter.crisis)
+    status = referral.task_status
+    if status in CLOSED_STATUSES:
+        return ("Crisis · closed" if crisis else "Closed", "urgency-closed")
+    parts = ["Crisis"] if crisis else []
+    due = referral.first_contact_due
+    if status in AWAITING_FIRST_CONTACT and referral.first_contact_at is None and due:
+        hours = (due - now).total_seconds() / 3600
+        if hours < 0:
+            parts.append("first contact overdue")
+        elif hours <= 24:
+            parts.append(f"first contact due in {max(int(hours), 1)} h")
+    if not parts:
+        return ("Routine", "urgency-routine")
+    return (" · ".join(parts).capitalize(), "urgency-high")
+
+
+def _rows(
+    request: HttpRequest, user: User, referrals: list[Referral], where: str
+) -> list[dict[str, Any]]:
+    """Table rows; contact cards opened (and audited) for the receiving agency's clinicians and
+    coordinators whose session unlocked the agency key."""
+    keys = unlock.unlocked_keys(request, user) if actions.may_read_contacts(user) else {}
+    cards = actions.do_reveal_contacts(user, referrals, keys, where)
+    now = timezone.now()
     rows = []
     for referral in referrals:
         access = actions.access_for(user, referral)
+        label, css = urgency(referral, now)
         rows.append(
             {
                 "referral": referral,
@@ -112,6 +179,14 @@ def _rows(user: User, referrals: list[Referral]) -> list[dict[str, Any]]:
                 "withheld": access.withheld if access else "",
                 "clinical": bool(access and access.clinical),
                 "moves": _moves(user, referral) if access and access.readable else [],
+                "card": cards.get(referral.pk),
+                "can_unlock": referral.contact_status == ContactStatus.SEALED.value
+                and referral.performer_agency_id == user.agency_id
+                and actions.may_read_contacts(user)
+                and not keys,
+                "urgency": label,
+                "urgency_class": css,
+                "age": age_label((now - referral.authored_on).total_seconds()),
             }
         )
     return rows
@@ -133,11 +208,15 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_clinician": user.has_role(Role.CLINICIAN.value),
             "sees_measures": any(user.has_role(r) for r in actions.MEASURE_ROLES),
             "can_triage": any(user.has_role(r) for r in actions.TRIAGE_ROLES),
+            "manages_keys": user.agency_id is not None
+            and any(user.has_role(r) for r in actions.KEY_ADMIN_ROLES),
         },
     )
 
 
 @login_required
+@never_cache
+@sensitive_post_parameters(*IDENTITY_FIELDS)
 def encounter_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _need_role(user, actions.ENCOUNTER_ROLES, "Recording an encounter")
@@ -169,62 +248,108 @@ def encounter_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Encounter recorded. The person's name was not stored.")
             if encounter.consent_to_refer:
-                return redirect("care:encounter_refer", public_id=encounter.public_id)
+                # The refer page straight away (no redirect), with the name just typed filled
+                # in for the contact card: it stays in this page, never in the session.
+                name = f"{data['first_name'].strip()} {data['last_name'].strip()}"
+                return _refer_page(request, encounter, ContactForm(initial={"contact_name": name}))
             return redirect("care:my_referrals")
     return render(request, "care/encounter_form.html", {"form": form})
 
 
 @login_required
+@never_cache
+@sensitive_post_parameters(*IDENTITY_FIELDS)
 def encounter_refer(request: HttpRequest, public_id: str) -> HttpResponse:
     user = _user(request)
     encounter = get_object_or_404(
         actions.encounters_for(user).select_related("agency"), public_id=public_id
     )
-    if request.method == "POST":
-        entry = get_object_or_404(DirectoryEntry, service_id=request.POST.get("service_id", ""))
-        try:
-            referral = actions.do_refer(user, encounter, entry)
-        except CareError as exc:
-            messages.error(request, exc.message)
-            return redirect("care:encounter_refer", public_id=encounter.public_id)
-        messages.success(request, f"Referral sent to {referral.service_name}.")
-        return redirect("care:my_referrals")
+    if request.method != "POST":
+        return _refer_page(request, encounter, ContactForm())
+    entry = get_object_or_404(DirectoryEntry, service_id=request.POST.get("service_id", ""))
+    form = ContactForm(request.POST)
+    if not form.is_valid():
+        return _refer_page(request, encounter, form)
+    try:
+        referral = actions.do_refer(
+            user,
+            encounter,
+            entry,
+            contact=form.card(),
+            contact_consent=form.cleaned_data["share_contact"],
+        )
+    except CareError as exc:
+        messages.error(request, exc.message)
+        return _refer_page(request, encounter, form)
+    note = {
+        ContactStatus.SEALED.value: "the person's contact details are sealed for "
+        f"{referral.performer_agency.name} only",
+        ContactStatus.NOT_CONSENTED.value: "without contact details (the person did not agree "
+        "to share them)",
+        ContactStatus.NO_KEY.value: f"without contact details: {referral.performer_agency.name} "
+        "has no key for them yet, so call the service",
+    }.get(referral.contact_status, "without contact details")
+    messages.success(request, f"Referral sent to {referral.service_name}; {note}.")
+    return redirect("care:my_referrals")
+
+
+def _refer_page(request: HttpRequest, encounter: Encounter, form: ContactForm) -> HttpResponse:
     near = (
         (encounter.latitude, encounter.longitude)
         if encounter.latitude is not None and encounter.longitude is not None
         else None
     )
     query = DirectoryQuery(needs=tuple(encounter.needs), near=near, accepting_referrals=True)
+    matches = _matches(query)
+    keyed = set(
+        AgencyKey.objects.filter(retired_at__isnull=True).values_list("agency_id", flat=True)
+    )
     return render(
         request,
         "care/encounter_refer.html",
         {
             "encounter": encounter,
-            "matches": _matches(query),
+            "matches": matches,
+            "keyed": keyed,
+            "form": form,
             "referred": list(encounter.referrals.values_list("service_id", flat=True)),
         },
     )
 
 
 @login_required
+@never_cache
 def my_referrals(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     referrals = list(actions.referrals_sent_by(user)[:200])
-    notifications = list(Notification.objects.filter(user=user, read_at__isnull=True)[:50])
+    updates: dict[int, list[Notification]] = {}
+    for note in Notification.objects.filter(user=user, referral__in=referrals)[:1000]:
+        updates.setdefault(note.referral_id, []).append(note)
     actions.do_mark_notifications_read(user)
     actions.record_list_access(user, "care:my_referrals", referrals)
+    rows = _rows(request, user, referrals, "care:my_referrals")
+    for row in rows:
+        notes = updates.get(row["referral"].pk, [])
+        row["updates"] = notes
+        row["new_updates"] = sum(1 for n in notes if n.read_at is None)
+    # Referrals with news first (newest news first), then the rest as they were.
+    rows.sort(key=lambda r: -(r["updates"][0].created_at.timestamp()) if r["new_updates"] else 0)
+    fresh = [r for r in rows if r["new_updates"]]
     return render(
         request,
         "care/my_referrals.html",
-        {"rows": _rows(user, referrals), "notifications": notifications},
+        {"rows": rows, "fresh": fresh, "new_total": sum(r["new_updates"] for r in fresh)},
     )
 
 
 @login_required
+@never_cache
 def referral_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     user = _user(request)
     referral = get_object_or_404(
-        Referral.objects.select_related("referrer_agency", "performer_agency", "entry"),
+        Referral.objects.select_related(
+            "referrer_agency", "performer_agency", "entry", "encounter", "contact_key"
+        ),
         public_id=public_id,
     )
     try:
@@ -236,6 +361,7 @@ def referral_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     events = (
         list(referral.events.select_related("actor", "actor_agency")) if access.clinical else []
     )
+    (row,) = _rows(request, user, [referral], f"referral:{referral.public_id}")
     return render(
         request,
         "care/referral_detail.html",
@@ -245,6 +371,7 @@ def referral_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "access": access,
             "events": events,
             "moves": _moves(user, referral),
+            "row": row,
         },
     )
 
@@ -275,12 +402,94 @@ def referral_status(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
+@never_cache
 def provider_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _need_role(user, actions.PERFORMER_ROLES, "The provider queue")
-    referrals = list(actions.incoming_referrals(user).order_by("closed_at", "-authored_on")[:200])
+    referrals = list(
+        actions.incoming_referrals(user)
+        .select_related("encounter")
+        .order_by("closed_at", "-authored_on")[:200]
+    )
     actions.record_list_access(user, "care:provider_queue", referrals)
-    return render(request, "care/provider_queue.html", {"rows": _rows(user, referrals)})
+    return render(
+        request,
+        "care/provider_queue.html",
+        {
+            "rows": _rows(request, user, referrals, "care:provider_queue"),
+            "reads_contacts": actions.may_read_contacts(user),
+            "unlocked_minutes": unlock.minutes_left(request)
+            if unlock.unlocked_keys(request, user)
+            else 0,
+            "has_key": actions.current_key(user.agency_id) is not None,
+        },
+    )
+
+
+@login_required
+@never_cache
+@sensitive_post_parameters(*PASSPHRASE_FIELDS)
+def contact_unlock(request: HttpRequest) -> HttpResponse:
+    """A clinician or coordinator opens the agency's contact key for this session."""
+    user = _user(request)
+    _need_role(user, actions.CONTACT_READER_ROLES, "Opening contact details")
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if not back.startswith("/care/"):
+        back = reverse("care:provider_queue")
+    form = UnlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            keys = actions.do_unlock_contact_keys(user, form.cleaned_data["passphrase"])
+        except CareError as exc:
+            form.add_error("passphrase" if exc.code == "forbidden" else None, exc.message)
+        else:
+            response = redirect(back)
+            unlock.remember(request, response, user, keys)
+            messages.success(
+                request,
+                f"Contact details unlocked for {unlock.UNLOCK_SECONDS // 60} minutes "
+                "in this browser.",
+            )
+            return response
+    return render(request, "care/unlock.html", {"form": form, "next": back})
+
+
+@login_required
+@require_POST
+def contact_lock(request: HttpRequest) -> HttpResponse:
+    response = redirect("care:provider_queue")
+    unlock.forget(request, response)
+    messages.success(request, "Contact details locked.")
+    return response
+
+
+@login_required
+@never_cache
+@sensitive_post_parameters(*PASSPHRASE_FIELDS)
+def contact_keys(request: HttpRequest) -> HttpResponse:
+    """The agency admin creates the agency's contact key or changes its passphrase."""
+    user = _user(request)
+    _need_role(user, actions.KEY_ADMIN_ROLES, "Managing contact keys")
+    create = KeyCreateForm(request.POST if request.POST.get("action") == "create" else None)
+    change = PassphraseChangeForm(request.POST if request.POST.get("action") == "change" else None)
+    if request.method == "POST":
+        try:
+            if create.is_bound and create.is_valid():
+                key = actions.do_create_agency_key(user, create.cleaned_data["passphrase"])
+                messages.success(request, f"New contact key {key.fingerprint} is in use.")
+                return redirect("care:contact_keys")
+            if change.is_bound and change.is_valid():
+                count = actions.do_change_key_passphrase(
+                    user, change.cleaned_data["current"], change.cleaned_data["passphrase"]
+                )
+                messages.success(request, f"Passphrase changed for {count} key(s).")
+                return redirect("care:contact_keys")
+        except CareError as exc:
+            (create if create.is_bound else change).add_error(None, exc.message)
+    keys = AgencyKey.objects.filter(agency=user.agency_id)
+    return render(
+        request, "care/contact_keys.html", {"keys": keys, "create": create, "change": change}
+    )
 
 
 @login_required
@@ -289,12 +498,16 @@ def coordinator_queue(request: HttpRequest) -> HttpResponse:
     _need_role(user, frozenset({Role.CARE_COORDINATOR.value}), "The follow-up queue")
     actions.do_raise_overdue_followups()
     followups = list(actions.followups_for(user))
-    referrals = list(actions.agency_referrals(user)[:200])
+    referrals = list(actions.agency_referrals(user).select_related("encounter")[:200])
     actions.record_list_access(user, "care:coordinator", referrals)
     return render(
         request,
         "care/coordinator.html",
-        {"followups": followups, "rows": _rows(user, referrals), "form": ResolveForm()},
+        {
+            "followups": followups,
+            "rows": _rows(request, user, referrals, "care:coordinator"),
+            "form": ResolveForm(),
+        },
     )
 
 
@@ -325,12 +538,16 @@ def coresponder(request: HttpRequest) -> HttpResponse:
             agency=user.agency_id, recommended_response="co_responder"
         ).filter(outcome="")[:50]
     )
-    referrals = list(actions.referrals_sent_by(user)[:100])
+    referrals = list(actions.referrals_sent_by(user).select_related("encounter")[:100])
     actions.record_list_access(user, "care:coresponder", referrals)
     return render(
         request,
         "care/coresponder.html",
-        {"encounters": encounters, "calls": calls, "rows": _rows(user, referrals)},
+        {
+            "encounters": encounters,
+            "calls": calls,
+            "rows": _rows(request, user, referrals, "care:coresponder"),
+        },
     )
 
 
