@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, follow, page_settled
+from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, follow, page_settled
 
 pytestmark = [
     pytest.mark.browser,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def register(cli: click.Group) -> None:
     cli.add_command(demo)
+    cli.add_command(demo_codes)
 
 
 @click.command()
@@ -47,8 +48,9 @@ def register(cli: click.Group) -> None:
     "--end-date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Last day of the synthetic city's two years (default: today, so the demo lives in "
-    "the present). Used only when the city is first built; a rerun reuses it.",
+    help="Last day of the synthetic city's two years (default: yesterday in the city's time "
+    "zone, the last whole day, so the demo lives in the present and no event lies in the "
+    "hub's future). Used only when the city is first built; a rerun reuses it.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option(
@@ -82,7 +84,7 @@ def demo(
             agencies_dir=agencies_dir,
             seed=seed,
             scale=scale,
-            end=end_date.date() if end_date else dt.date.today(),
+            end=end_date.date() if end_date else last_whole_day(),
             progress=not as_json,
             say=say,
         )
@@ -158,7 +160,10 @@ def demo(
         for login in logins:
             if login.totp_secret:
                 click.echo(f"  {login.username:<24} {login.totp_secret}")
-        click.echo("Re-run `wellbeat demo --data-dir DIR --no-serve` to print fresh codes.")
+        click.echo(
+            f"Fresh codes any time, no phone needed: wellbeat demo-codes --data-dir "
+            f"{pipeline.data_dir} [USERNAME]"
+        )
         click.echo(f"Ready in {elapsed:.0f} s.")
     if no_serve:
         return
@@ -167,6 +172,43 @@ def demo(
     serve.callback(  # type: ignore[misc]
         data_dir=pipeline.data_dir, host=host, port=port, workers=None, timeout=120
     )
+
+
+@click.command("demo-codes")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The demo hub's data directory.",
+)
+@click.argument("usernames", nargs=-1)
+def demo_codes(data_dir: Path, usernames: tuple[str, ...]) -> None:
+    """Print the current TOTP code of each demo user (or of USERNAMES), for signing in to the
+    demo without an authenticator app. Only demo users' codes are shown."""
+    from wellbeat.web.accounts.totp import current_code
+    from wellbeat.web.demo import demo_codes as codes_of
+
+    try:
+        logins = codes_of(data_dir, list(usernames) or None)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    missing = sorted(set(usernames) - {login.username for login in logins})
+    if missing:
+        raise click.ClickException(f"no demo user with a second factor: {', '.join(missing)}")
+    left = 30 - int(time.time()) % 30
+    for login in logins:
+        click.echo(f"{login.username:<24} {current_code(login.totp_secret)}")
+    click.echo(f"(codes change every 30 s; these are good for {left} s more)", err=True)
+
+
+def last_whole_day() -> dt.date:
+    """Yesterday in the synthetic city's time zone: the demo's data runs up to last midnight
+    there, so it is current and no event is in the future (which ingest would quarantine)."""
+    from zoneinfo import ZoneInfo
+
+    from wellbeat.synth.geography import TIMEZONE
+
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=1)
 
 
 def _city_span(agencies_dir: Path) -> tuple[dt.date, dt.date]:
