@@ -68,7 +68,20 @@ class ServedDemo:
 
 @pytest.fixture(scope="session")
 def served_demo(browser_available: None) -> Iterator[ServedDemo]:
-    """`wellbeat demo --scale tiny` served on a free port for the whole session."""
+    """`wellbeat demo --scale tiny` served on a free port for the whole session, or, with
+    WELLBEAT_SWEEP_URL, a demo already being served there (e.g. `wellbeat demo --port 8108`)."""
+    running = os.environ.get("WELLBEAT_SWEEP_URL", "").rstrip("/")
+    if running:
+        from wellbeat.web.demo import DEMO_PASSWORD, demo_totp_secret
+
+        yield ServedDemo(
+            running,
+            {
+                name: {"password": DEMO_PASSWORD, "totp_secret": demo_totp_secret(name)}
+                for name in PERSONAS.values()
+            },
+        )
+        return
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -153,11 +166,11 @@ STATUS_JS = "return performance.getEntriesByType('navigation')[0].responseStatus
 OVERFLOW_JS = """
 const root = document.documentElement;
 if (root.scrollWidth <= root.clientWidth + 1) return [];
-// Name the widest elements that stick out, to say what to fix.
+// Name the outermost elements that stick out, to say what to fix.
 return [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
-  .filter(e => !e.closest('.table-scroll, .js-plotly-plot'))
-  .slice(0, 5)
+  .filter(e => e.parentElement.getBoundingClientRect().right <= root.clientWidth + 1)
+  .slice(0, 3)
   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
        (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))
   .concat(['scrollWidth ' + root.scrollWidth + ' > ' + root.clientWidth]);
@@ -177,7 +190,7 @@ for (const el of cells) {
   const status = marked ? marked.getAttribute('data-status') : '(none)';
   if (status !== 'zero') bad.push(el.tagName.toLowerCase() + ' "' + text + '" data-status=' + status);
 }
-return bad;
+return [...new Set(bad)].map(b => b + ' (' + bad.filter(x => x === b).length + '×)');
 """
 
 # A legend must not name a line the chart does not draw.
@@ -256,7 +269,9 @@ def test_every_page_of_every_role(served_demo: ServedDemo, browser: Any, persona
     seen_links: set[str] = set(urls)  # visited as pages anyway
     for url in urls:
         for size in (DESKTOP, PHONE):
-            problems += check_page(browser, url, size, seen_links)
+            found = list(dict.fromkeys(check_page(browser, url, size, seen_links)))
+            print(*found, sep="\n")  # as they come (pytest -s), the sweep being slow
+            problems += found
     assert not problems, f"{username}:\n" + "\n".join(problems)
 
 
@@ -285,7 +300,7 @@ def test_the_sweep_catches_what_it_checks(served_demo: ServedDemo, browser: Any)
 
     assert browser.execute_script(OVERFLOW_JS)
     zeros = browser.execute_script(ZEROS_JS)
-    assert zeros == ['td "0" data-status=(none)', 'td "0" data-status=not-shared']
+    assert zeros == ['td "0" data-status=(none) (1×)', 'td "0" data-status=not-shared (1×)']
     assert browser.execute_script(LEGEND_JS) == ['fake: legend names "empty" with no point']
     axe = Axe(browser)
     axe.inject()

@@ -12,3 +12,21 @@ document.addEventListener("DOMContentLoaded", () => {
     header.classList.toggle("nav-open", open);
   });
 });
+
+/* A table wider than the screen scrolls inside itself (hub.css): let the keyboard reach it and
+   name it after its caption, so it is an accessible scrollable region. */
+function markScrollingTables() {
+  for (const table of document.querySelectorAll("main table, main .table-scroll")) {
+    const scrolls = table.scrollWidth > table.clientWidth + 1;
+    if (scrolls && !table.hasAttribute("tabindex")) {
+      table.setAttribute("tabindex", "0");
+      if (table.tagName !== "TABLE") table.setAttribute("role", "region");
+      const caption = table.querySelector("caption");
+      if (!table.hasAttribute("aria-label") && table.tagName !== "TABLE") {
+        table.setAttribute("aria-label", caption ? caption.textContent.trim() : "Scrolling table");
+      }
+    }
+  }
+}
+document.addEventListener("DOMContentLoaded", markScrollingTables);
+window.addEventListener("resize", markScrollingTables);
