@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, follow, page_settled
 
 pytestmark = [
@@ -161,66 +160,25 @@ def nav_urls(driver: Any) -> list[str]:
     return list(dict.fromkeys([home, *hrefs]))
 
 
+def _script(name: str) -> str:
+    """A check run in the page (a function body; ``return`` gives its result)."""
+    return (Path(__file__).parent / "sweep" / name).read_text(encoding="utf-8")
+
+
 STATUS_JS = "return performance.getEntriesByType('navigation')[0].responseStatus"
 
-OVERFLOW_JS = """
-const root = document.documentElement;
-if (root.scrollWidth <= root.clientWidth + 1) return [];
-// Name the outermost elements that stick out, to say what to fix.
-return [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
-  .filter(e => e.parentElement.getBoundingClientRect().right <= root.clientWidth + 1)
-  .slice(0, 3)
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
-       (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))
-  .concat(['scrollWidth ' + root.scrollWidth + ' > ' + root.clientWidth]);
-"""
+OVERFLOW_JS = _script("overflow.js")
 
 # The numbers contract with the surveillance and care pages: a number in a card or a table cell
 # says what it is (data-status value / zero / suppressed / not-shared). A "0" is only honest when
 # it is a counted zero; a 0 standing for suppressed or unshared data misleads.
-ZEROS_JS = """
-const cells = document.querySelectorAll('main td, main th, main dd, main .card, main .cards li, main [data-status]');
-const bad = [];
-for (const el of cells) {
-  const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
-  const text = el.hasAttribute('data-status') ? el.textContent.trim() : own;
-  if (!/^0(\\.0+)?%?$/.test(text)) continue;
-  const marked = el.closest('[data-status]');
-  const status = marked ? marked.getAttribute('data-status') : '(none)';
-  if (status !== 'zero') bad.push(el.tagName.toLowerCase() + ' "' + text + '" data-status=' + status);
-}
-return [...new Set(bad)].map(b => b + ' (' + bad.filter(x => x === b).length + '×)');
-"""
+ZEROS_JS = _script("zeros.js")
 
 # A legend must not name a line the chart does not draw.
-LEGEND_JS = """
-const bad = [];
-for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-  for (const trace of (gd.data || [])) {
-    if (trace.showlegend === false) continue;
-    const values = [].concat(trace.y || [], (trace.z || []).flat ? (trace.z || []).flat(2) : []);
-    const drawn = values.some(v => v !== null && v !== undefined && !(typeof v === 'number' && isNaN(v)));
-    if (!drawn) bad.push((gd.id || 'chart') + ': legend names "' + (trace.name || '(unnamed)') + '" with no point');
-  }
-}
-return bad;
-"""
+LEGEND_JS = _script("legend.js")
 
 # Links in the page that lead to "Not allowed" (403) or an error: a role is never offered those.
-LINKS_JS = """
-const done = arguments[arguments.length - 1];
-const seen = new Set(arguments[0]);
-const here = location.origin;
-const hrefs = [...new Set([...document.querySelectorAll('a[href]')]
-  .map(a => a.href.split('#')[0])
-  .filter(h => !seen.has(h) && !seen.has(h.split('?')[0]))
-  .filter(h => h.startsWith(here) && !h.includes('/accounts/logout')
-          && !/\\.(csv|json|parquet|geojson|zip)(\\?|$)|[?&]format=|\\/export/.test(h)))].slice(0, 12);
-Promise.all(hrefs.map(h => fetch(h, {credentials: 'same-origin', redirect: 'follow'})
-  .then(r => [h, r.status]).catch(e => [h, String(e)])))
-  .then(done);
-"""
+LINKS_JS = _script("links.js")
 
 
 def check_page(driver: Any, url: str, size: tuple[int, int], seen_links: set[str]) -> list[str]:
