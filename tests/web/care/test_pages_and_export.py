@@ -196,3 +196,8 @@ def test_encounter_form_lists_the_common_needs_first(
         "inadequate-housing",
     ]
     assert len(ticked) == len(set(ticked)) > 5  # every other need still offered, once
+    # The rest fold under "N more", closed until one of them is ticked.
+    assert f"<summary>{len(ticked) - 5} more</summary>" in page
+    assert '<details class="more-choices">' in page
+    again = client.post("/care/encounters/new/", {"needs": ["stress"]}).content.decode()
+    assert '<details class="more-choices" open>' in again
