@@ -258,7 +258,7 @@ def test_the_sweep_catches_what_it_checks(served_demo: ServedDemo, browser: Any)
 
     assert browser.execute_script(OVERFLOW_JS)
     zeros = browser.execute_script(ZEROS_JS)
-    assert zeros == ['td "0" data-status=(none) (1×)', 'td "0" data-status=not-shared (1×)']
+    assert zeros == ['td "0" data-status=(none) (1 times)', 'td "0" data-status=not-shared (1 times)']
     assert browser.execute_script(LEGEND_JS) == ['fake: legend names "empty" with no point']
     axe = Axe(browser)
     axe.inject()

@@ -8,4 +8,4 @@ for (const el of cells) {
   const status = marked ? marked.getAttribute('data-status') : '(none)';
   if (status !== 'zero') bad.push(el.tagName.toLowerCase() + ' "' + text + '" data-status=' + status);
 }
-return [...new Set(bad)].map(b => b + ' (' + bad.filter(x => x === b).length + 'Ã)');
+return [...new Set(bad)].map(b => b + ' (' + bad.filter(x => x === b).length + ' times)');
