@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from wellbeat.cli.demo import last_whole_day
 from wellbeat.demo import default_agencies_dir, run_pipeline
 
 
@@ -51,6 +53,10 @@ def test_demo_command_loads_data_and_prints_logins(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["rows_in"] == summary["committed"] + summary["quarantined"]
+    # The demo lives in the present: the city's two years end on the last whole day before it
+    # runs (in the city's time zone), so nothing lies in the hub's future.
+    assert summary["period"][1] == last_whole_day().isoformat()
+    assert date.today() - date.fromisoformat(summary["period"][1]) <= timedelta(days=2)
     roles = {role for login in summary["logins"] for role in login["roles"]}
     assert roles >= {
         "analyst",
@@ -133,3 +139,18 @@ def test_demo_serves_pages_that_read_the_lake(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_the_demo_directories_of_the_readme_are_git_ignored() -> None:
+    """The README's `--data-dir demo-data` puts the agencies' raw extracts and key in
+    demo-data-agencies/ beside it: neither may ever be committed from a checkout."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    agencies = default_agencies_dir(root / "demo-data").relative_to(root)
+    paths = ["demo-data/lake/x.parquet", f"{agencies}/city/agencies/MPD/cad/extract.csv"]
+    paths.append(f"{agencies}/network.key")
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *paths], cwd=root, capture_output=True, text=True
+    )
+    assert done.stdout.split() == paths

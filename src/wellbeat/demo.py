@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,14 @@ def run_pipeline(
     agencies_dir: Path | None = None,
     seed: int = 42,
     scale: str = "small",
+    end: date | None = None,
     progress: bool = False,
     say: Callable[[str], None] = lambda _line: None,
 ) -> DemoPipeline:
     """Build (or reuse) the city, prepare every source at its agency, ingest every batch.
+
+    The city's period ends on ``end`` (the CLI passes today's date, so the demo lives in the
+    present); a city already built is reused whatever its end date.
 
     Idempotent: a second run finds the city, the key and the batches already there and the hub
     reports each batch as already ingested.
@@ -96,8 +101,9 @@ def run_pipeline(
     if reused:
         say(f"Reusing the synthetic city in {city_dir}")
     else:
-        say(f"Building the synthetic city (seed {seed}, scale {scale}) in {city_dir}")
-        build_city(city_dir, seed=seed, scale=scale, progress=progress)
+        ending = f", ending {end.isoformat()}" if end else ""
+        say(f"Building the synthetic city (seed {seed}, scale {scale}{ending}) in {city_dir}")
+        build_city(city_dir, seed=seed, scale=scale, progress=progress, end=end)
     city: dict[str, Any] = json.loads(city_json.read_text(encoding="utf-8"))
 
     key_file = agencies_dir / KEY_FILENAME

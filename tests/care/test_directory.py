@@ -203,3 +203,15 @@ def test_weekly_hours_in_a_named_offset() -> None:
     outside = datetime(2025, 7, 2, 13, 30, tzinfo=UTC)  # 08:30 at -05:00
     assert search([service], DirectoryQuery(open_at=inside), now=inside, zone=UTC)
     assert not search([service], DirectoryQuery(open_at=outside), now=outside, zone=UTC)
+
+
+def test_directory_moved_to_a_later_day_reads_as_confirmed_relative_to_it(millbrook: list) -> None:
+    later = datetime(2026, 12, 4, 10, 0, tzinfo=CHICAGO)
+    moved = [service_from_hsds(d) for d in synthetic_directory(as_of=later.date())]
+    # As shipped, a year and a half on, every entry would be stale; moved, most are current.
+    assert all(is_stale(s, later) for s in millbrook)
+    stale = [s.name for s in moved if is_stale(s, later)]
+    assert 0 < len(stale) < len(moved) // 2
+    # The shift keeps each entry's age: the same entries are stale on the shipped day.
+    shipped_day = datetime(2025, 6, 30, 10, 0, tzinfo=CHICAGO)
+    assert stale == [s.name for s in millbrook if is_stale(s, shipped_day)]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -101,6 +102,26 @@ def test_span_is_two_years_ending_on_a_seed_derived_date() -> None:
     start, end = span_for_seed(7)
     assert end < date(2025, 12, 31)
     assert 729 <= (end - start).days <= 730
+
+
+def test_span_can_end_on_a_given_day_even_29_february() -> None:
+    assert span_for_seed(42, date(2026, 12, 4)) == (date(2024, 12, 5), date(2026, 12, 4))
+    assert span_for_seed(7, date(2026, 12, 4)) == span_for_seed(42, date(2026, 12, 4))
+    assert span_for_seed(42, date(2028, 2, 29)) == (date(2026, 3, 1), date(2028, 2, 29))
+
+
+def test_city_ending_on_a_given_day_is_deterministic(tmp_path: Path) -> None:
+    end = date(2026, 12, 4)
+    first = build_city(tmp_path / "first", seed=42, scale="tiny", end=end)
+    again = build_city(tmp_path / "again", seed=42, scale="tiny", end=end)
+    assert digests(first.root) == digests(again.root)
+    described = json.loads((first.root / "city.json").read_text(encoding="utf-8"))
+    assert (described["start"], described["end"]) == ("2024-12-05", "2026-12-04")
+    # The events fill the period up to its last days, not a year before it.
+    cad = pd.read_csv(first.root / "agencies/MPD/cad/extract.csv", usecols=["CallReceived"])
+    received = pd.to_datetime(cad["CallReceived"], format="%m/%d/%Y %H:%M:%S")
+    assert received.max().date() >= end - timedelta(days=7)
+    assert received.min().date() >= date(2024, 12, 5)
 
 
 def test_unknown_scale_is_refused_with_the_valid_names(tmp_path: Path) -> None:

@@ -99,3 +99,22 @@ def test_csv_export_matches_the_filter_and_is_audited(
     export = AuditEntry.objects.get(action="audit.exported")
     assert export.actor_username == "hub_auditor"
     assert export.details["filter"]["action"] == "user." and export.details["rows"] == 1
+
+
+def test_the_viewer_shows_details_as_key_value_text(
+    client: Client, world: Any, login_as: Any
+) -> None:
+    admin = world.users["mpd_admin"]
+    audit.record(
+        "governed.read",
+        actor=admin,
+        agency=admin.agency,
+        target="query:1",
+        details={"filter": {"agency_code": "MPD", "roles": ["analyst", "officer"]}, "rows": 3},
+    )
+    login_as(client, world.users["hub_auditor"])
+    page = client.get("/audit/", {"action": "governed.read"}).content.decode()
+    assert "<dt>filter · agency code</dt><dd>MPD</dd>" in page
+    assert "<dt>filter · roles</dt><dd>analyst, officer</dd>" in page
+    assert "<dt>rows</dt><dd>3</dd>" in page
+    assert "{&#x27;" not in page and "{'" not in page  # no Python dict on the page

@@ -736,7 +736,27 @@ SYNTHETIC_DIRECTORY = "directory-millbrook.json"
 """The demo city's service directory (HSDS 3.0), shipped in ``wellbeat/care/data``."""
 
 
-def synthetic_directory() -> list[dict[str, Any]]:
-    """The synthetic Millbrook directory: 14 services of six organisations, validated."""
+SYNTHETIC_DIRECTORY_AS_OF = date(2025, 6, 30)
+"""The day the shipped synthetic directory's ``last_modified`` dates were written relative to."""
+
+
+def synthetic_directory(as_of: date | None = None) -> list[dict[str, Any]]:
+    """The synthetic Millbrook directory: 14 services of six organisations, validated.
+
+    With ``as_of``, every ``last_modified`` and ``assured_date`` moves by the same number of
+    days so the directory reads as confirmed relative to that day (the demo passes its own end
+    date): entries confirmed in the weeks before stay current, the few left for years stay stale.
+    """
     text = resources.files("wellbeat.care").joinpath("data", SYNTHETIC_DIRECTORY).read_text("utf-8")
-    return read_directory(text, f"data/{SYNTHETIC_DIRECTORY}")
+    documents = read_directory(text, f"data/{SYNTHETIC_DIRECTORY}")
+    if as_of is None:
+        return documents
+    shift = as_of - SYNTHETIC_DIRECTORY_AS_OF
+    for document in documents:
+        modified = _datetime(document.get("last_modified"))
+        if modified is not None:
+            document["last_modified"] = _iso(modified + shift)
+        assured = document.get("assured_date")
+        if isinstance(assured, str) and assured:
+            document["assured_date"] = (date.fromisoformat(assured) + shift).isoformat()
+    return documents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 def register(cli: click.Group) -> None:
     cli.add_command(demo)
+    cli.add_command(demo_codes)
 
 
 @click.command()
@@ -42,6 +44,14 @@ def register(cli: click.Group) -> None:
     help="Size of the synthetic city.",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Synthetic city seed.")
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the synthetic city's two years (default: yesterday in the city's time "
+    "zone, the last whole day, so the demo lives in the present and no event lies in the "
+    "hub's future). Used only when the city is first built; a rerun reuses it.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
@@ -53,6 +63,7 @@ def demo(
     agencies_dir: Path | None,
     scale: str,
     seed: int,
+    end_date: dt.datetime | None,
     host: str,
     port: int,
     no_serve: bool,
@@ -73,6 +84,7 @@ def demo(
             agencies_dir=agencies_dir,
             seed=seed,
             scale=scale,
+            end=end_date.date() if end_date else last_whole_day(),
             progress=not as_json,
             say=say,
         )
@@ -90,11 +102,12 @@ def demo(
     from wellbeat.web.governance.demo import seed_agreements
 
     agreements = seed_agreements()
-    directory = _load_directory()
+    start, end = _city_span(pipeline.agencies_dir)
+    directory = _load_directory(end)
     from wellbeat.web.care.demo import DEMO_CONTACT_PASSPHRASE, seed_care_activity
 
     care = seed_care_activity(pipeline.agencies_dir, seed=seed)
-    detection = _detect(pipeline.agencies_dir)
+    detection = _detect(start, end)
     elapsed = time.perf_counter() - started
     if as_json:
         click.echo(
@@ -102,6 +115,7 @@ def demo(
                 {
                     "data_dir": str(pipeline.data_dir),
                     "agencies_dir": str(pipeline.agencies_dir),
+                    "period": [start.isoformat(), end.isoformat()],
                     "rows_in": pipeline.rows_in,
                     "committed": pipeline.committed,
                     "quarantined": pipeline.quarantined,
@@ -152,7 +166,10 @@ def demo(
         for login in logins:
             if login.totp_secret:
                 click.echo(f"  {login.username:<24} {login.totp_secret}")
-        click.echo("Re-run `wellbeat demo --data-dir DIR --no-serve` to print fresh codes.")
+        click.echo(
+            f"Fresh codes any time, no phone needed: wellbeat demo-codes --data-dir "
+            f"{pipeline.data_dir} [USERNAME]"
+        )
         click.echo(f"Ready in {elapsed:.0f} s.")
     if no_serve:
         return
@@ -163,26 +180,66 @@ def demo(
     )
 
 
-def _load_directory() -> int:
-    """Import the synthetic city's service directory (HSDS 3.0); idempotent by HSDS id."""
+@click.command("demo-codes")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The demo hub's data directory.",
+)
+@click.argument("usernames", nargs=-1)
+def demo_codes(data_dir: Path, usernames: tuple[str, ...]) -> None:
+    """Print the current TOTP code of each demo user (or of USERNAMES), for signing in to the
+    demo without an authenticator app. Only demo users' codes are shown."""
+    from wellbeat.web.accounts.totp import current_code
+    from wellbeat.web.demo import demo_codes as codes_of
+
+    try:
+        logins = codes_of(data_dir, list(usernames) or None)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    missing = sorted(set(usernames) - {login.username for login in logins})
+    if missing:
+        raise click.ClickException(f"no demo user with a second factor: {', '.join(missing)}")
+    left = 30 - int(time.time()) % 30
+    for login in logins:
+        click.echo(f"{login.username:<24} {current_code(login.totp_secret)}")
+    click.echo(f"(codes change every 30 s; these are good for {left} s more)", err=True)
+
+
+def last_whole_day() -> dt.date:
+    """Yesterday in the synthetic city's time zone: the demo's data runs up to last midnight
+    there, so it is current and no event is in the future (which ingest would quarantine)."""
+    from zoneinfo import ZoneInfo
+
+    from wellbeat.synth.geography import TIMEZONE
+
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=1)
+
+
+def _city_span(agencies_dir: Path) -> tuple[dt.date, dt.date]:
+    """The first and last day of the synthetic city's period, from its city.json."""
+    from wellbeat.demo import CITY_DIRNAME
+
+    city = json.loads((agencies_dir / CITY_DIRNAME / "city.json").read_text(encoding="utf-8"))
+    return dt.date.fromisoformat(city["start"]), dt.date.fromisoformat(city["end"])
+
+
+def _load_directory(as_of: dt.date) -> int:
+    """Import the synthetic city's service directory (HSDS 3.0), its entries confirmed
+    relative to the city's last day; idempotent by HSDS id."""
     from wellbeat.care.hsds import synthetic_directory
     from wellbeat.web.care.actions import do_import_directory
 
-    documents = synthetic_directory()
+    documents = synthetic_directory(as_of=as_of)
     do_import_directory(documents, actor_label="wellbeat demo")
     return len(documents)
 
 
-def _detect(agencies_dir: Path) -> DetectionRun:
+def _detect(start: dt.date, end: dt.date) -> DetectionRun:
     """Run alert detection once over the whole synthetic period (idempotent), as cron would
     nightly; the city's data ends on its own end date, so detection runs as of that day."""
-    import datetime as dt
-
-    from wellbeat.demo import CITY_DIRNAME
     from wellbeat.web.surveillance.detection import run_detection
 
-    city = json.loads((agencies_dir / CITY_DIRNAME / "city.json").read_text(encoding="utf-8"))
-    start = dt.date.fromisoformat(city["start"])
-    end = dt.date.fromisoformat(city["end"])
     # Eight weeks of history before the first day judged, so every method has its baseline.
     return run_detection(end, since=start + dt.timedelta(days=56), deliver=False)

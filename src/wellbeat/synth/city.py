@@ -249,15 +249,25 @@ def _spike_id(label: int) -> str:
     return f"S{label - SPIKE_BASE + 1}"
 
 
-def build_city(out: Path, seed: int = 42, scale: str = "small", *, progress: bool = False) -> City:
+def build_city(
+    out: Path,
+    seed: int = 42,
+    scale: str = "small",
+    *,
+    progress: bool = False,
+    end: date | None = None,
+) -> City:
     """Write a complete synthetic city under ``out`` and describe what was written.
+
+    The city's two years end on ``end`` (default: the seed's own date, see ``span_for_seed``);
+    the same seed, scale and end always give the same city.
 
     ``scale`` is a key of SCALES; a ValueError names the valid ones. ``out`` may exist; files
     the city writes are replaced.
     """
     spec = get_scale(scale)
     out = Path(out)
-    world = plan_world(seed, spec)
+    world = plan_world(seed, spec, end)
     layers = world.city.write_layers(out / "areas")
     truth_dir = out / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)

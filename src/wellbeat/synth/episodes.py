@@ -58,14 +58,18 @@ OFFICER_INITIATED_ID_BASE = 1_000_000_000
 """Officer-initiated episodes are numbered from here, so the others keep their numbers."""
 
 
-def span_for_seed(seed: int) -> tuple[date, date]:
-    """Two years ending on a date fixed by the seed; the default seed gives 2024-01-01..2025-12-31.
+def span_for_seed(seed: int, end: date | None = None) -> tuple[date, date]:
+    """Two years ending on ``end``; without one, on a date fixed by the seed: the default seed
+    gives 2024-01-01..2025-12-31.
 
     Other seeds end (seed - 42) mod 365 days earlier, so analyses cannot quietly depend on one
-    calendar.
+    calendar. The demo passes today's date so its city's period ends on the day it runs.
     """
-    end = date(2025, 12, 31) - timedelta(days=(seed - DEFAULT_SEED) % 365)
-    start = date(end.year - SPAN_DAYS_BEFORE, end.month, end.day) + timedelta(days=1)
+    if end is None:
+        end = date(2025, 12, 31) - timedelta(days=(seed - DEFAULT_SEED) % 365)
+    # 29 February has no twin two years earlier: the span then starts on 1 March.
+    day = min(end.day, 28) if end.month == 2 else end.day
+    start = date(end.year - SPAN_DAYS_BEFORE, end.month, day) + timedelta(days=1)
     return start, end
 
 
@@ -309,10 +313,11 @@ def _episodes(
     )
 
 
-def plan_world(seed: int, scale: Scale) -> World:
-    """Fix the city, its people and every planted signal for ``seed`` at ``scale``."""
+def plan_world(seed: int, scale: Scale, end: date | None = None) -> World:
+    """Fix the city, its people and every planted signal for ``seed`` at ``scale``, over the
+    two years ending on ``end`` (default: the seed's own end date, see ``span_for_seed``)."""
     rng = rng_for(seed, _PLAN)
-    start, end = span_for_seed(seed)
+    start, end = span_for_seed(seed, end)
     city = build_city_map(rng)
     expected_episodes = sum(s.daily_rate for s in SCENARIOS) * scale.rate_factor * 731
     residents = int(min(max(2000, 0.5 * expected_episodes), city.neighbourhoods.population.sum()))

@@ -126,3 +126,26 @@ def seed_demo(data_dir: Path, agencies: list[tuple[str, str, str]]) -> list[Demo
                 )
             )
     return logins
+
+
+def demo_codes(data_dir: Path, usernames: list[str] | None = None) -> list[DemoLogin]:
+    """The demo users that have a second factor, each with its secret (for ``current_code()``):
+    a fresh TOTP code without a phone. Only users whose secret is the demo's own are listed, so
+    a real user's secret is never shown; ``usernames`` narrows the list."""
+    setup_django(data_dir, create=False)
+    from wellbeat.web.accounts.models import User
+
+    found = User.objects.exclude(totp_secret="").select_related("agency").order_by("username")
+    if usernames:
+        found = found.filter(username__in=usernames)
+    return [
+        DemoLogin(
+            username=user.username,
+            password=DEMO_PASSWORD,
+            roles=tuple(user.roles),
+            agency=user.agency.code if user.agency else "",
+            totp_secret=user.totp_secret,
+        )
+        for user in found
+        if user.totp_secret == demo_totp_secret(user.username)
+    ]

@@ -87,3 +87,24 @@ def test_outside_demo_mode_nothing_is_replayed(demo_hub: Path, settings: Any) ->
     with pytest.raises(RuntimeError, match="demo mode"):
         seed_care_activity(demo_hub)
     assert not TriageCall.objects.exists()
+
+
+def test_a_city_ending_today_replays_only_calls_whose_steps_have_happened(
+    tmp_path: Path, hub_data_dir: Path, settings: Any
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from wellbeat.synth.geography import TIMEZONE
+
+    settings.WELLBEAT_DEMO = True
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    pipeline = run_pipeline(tmp_path / "hub", scale="tiny", seed=7, end=today)
+    seed_demo(hub_data_dir, pipeline.agencies)
+    do_import_directory(synthetic_directory(as_of=today), actor_label="test")
+    seeded = seed_care_activity(pipeline.agencies_dir, seed=3, days=30)
+    assert seeded.calls > 0
+    now = datetime.now(UTC)
+    assert not TriageCall.objects.filter(received_at__gt=now).exists()
+    assert not TriageCall.objects.filter(outcome_recorded_at__gt=now).exists()
+    assert not Referral.objects.filter(authored_on__gt=now).exists()

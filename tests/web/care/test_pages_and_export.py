@@ -183,3 +183,26 @@ def test_fhir_import_through_the_api_is_for_hub_admins(
     assert ok.json()["referrals_unchanged"] == 1
     bad = client.post("/api/care/fhir", data="{", content_type="application/json")
     assert bad.status_code == 422 and "not JSON" in bad.json()["error"]["message"]
+
+
+def test_encounter_form_lists_the_common_needs_first(
+    client: Client, care: Any, login_as: Any
+) -> None:
+    import re
+
+    login_as(client, care.world.users["mpd_officer"])
+    page = client.get("/care/encounters/new/").content.decode()
+    ticked = re.findall(r'name="needs" value="([^"]+)"', page)
+    assert ticked[:5] == [
+        "mental-health",
+        "substance-use",
+        "homelessness",
+        "housing-instability",
+        "inadequate-housing",
+    ]
+    assert len(ticked) == len(set(ticked)) > 5  # every other need still offered, once
+    # The rest fold under "N more", closed until one of them is ticked.
+    assert f"<summary>{len(ticked) - 5} more</summary>" in page
+    assert '<details class="more-choices">' in page
+    again = client.post("/care/encounters/new/", {"needs": ["stress"]}).content.decode()
+    assert '<details class="more-choices" open>' in again

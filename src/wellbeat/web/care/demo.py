@@ -64,6 +64,11 @@ PROVIDER_AGENCIES = ("NBH", "CHD")
 
 CONTACT_TIMES = ("mornings", "afternoons", "after 5 pm", "any time", "weekdays before noon")
 
+REPLAY_LAG = timedelta(hours=3)
+"""A replayed call closes within 140 minutes and its referral goes 40 minutes later at most:
+calls received less than this long ago are not replayed (a city that ends today would
+otherwise record responses in the future)."""
+
 
 @dataclass(frozen=True)
 class CareSeed:
@@ -149,6 +154,8 @@ def seed_care_activity(agencies_dir: Path, *, seed: int = 42, days: int = REPLAY
     calls = encounters = referrals = 0
     for row in rows:
         received = _local(row["CallReceived"], zone)
+        if received + REPLAY_LAG > now:
+            break  # its response, encounter and referral would lie in the future
         identity = _identity(row)
         token = actions.hub_person_token(identity) if identity else ""
         call = Call(

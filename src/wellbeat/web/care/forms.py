@@ -15,8 +15,22 @@ from wellbeat.care.triage import Response
 from wellbeat.web.care.models import PlaceType
 
 
+COMMON_NEEDS = (
+    "mental-health",
+    "substance-use",
+    "homelessness",
+    "housing-instability",
+    "inadequate-housing",
+)
+"""The needs officers and co-responders tick most (the crisis calls the care pages exist for),
+listed first so they are found without scrolling; the other needs follow in their own order."""
+
+
 def need_choices() -> list[tuple[str, str]]:
-    return [(code, need.display) for code, need in needs().items()]
+    every = needs()
+    order = [code for code in COMMON_NEEDS if code in every]
+    order += [code for code in every if code not in COMMON_NEEDS]
+    return [(code, every[code].display) for code in order]
 
 
 SEX_CHOICES = [("", "Not recorded"), ("female", "Female"), ("male", "Male"), ("unknown", "Unknown")]

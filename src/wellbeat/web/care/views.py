@@ -202,8 +202,12 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "unread": unread,
             "can_record": any(user.has_role(r) for r in actions.ENCOUNTER_ROLES),
-            "is_provider": actions.incoming_referrals(user).exists()
-            or DirectoryEntry.objects.filter(agency=user.agency_id).exists(),
+            # Only a role that may open the provider queue is offered it (never "Not allowed").
+            "is_provider": any(user.has_role(r) for r in actions.PERFORMER_ROLES)
+            and (
+                actions.incoming_referrals(user).exists()
+                or DirectoryEntry.objects.filter(agency=user.agency_id).exists()
+            ),
             "is_coordinator": user.has_role(Role.CARE_COORDINATOR.value),
             "is_clinician": user.has_role(Role.CLINICIAN.value),
             "sees_measures": any(user.has_role(r) for r in actions.MEASURE_ROLES),

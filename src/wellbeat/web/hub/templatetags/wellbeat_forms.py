@@ -41,3 +41,23 @@ def field_help_id(field: BoundField) -> str:
 @register.filter
 def field_error_id(field: BoundField) -> str:
     return error_id(field)
+
+
+FOLD_AFTER = 5
+"""A long list of check boxes shows its first choices (the common ones come first) and folds
+the rest under "N more"."""
+
+FOLD_WHEN_MORE_THAN = 8
+
+
+@register.filter
+def choice_groups(field: BoundField) -> dict[str, object]:
+    """The field's choices split into those always shown and those folded away; the fold
+    starts open when one of the folded choices is ticked or the field has an error."""
+    choices = list(field)
+    if len(choices) <= FOLD_WHEN_MORE_THAN:
+        return {"shown": choices, "folded": [], "open": False}
+    folded = choices[FOLD_AFTER:]
+    ticked = {str(value) for value in (field.value() or [])}
+    opened = bool(field.errors) or any(str(c.data["value"]) in ticked for c in folded)
+    return {"shown": choices[:FOLD_AFTER], "folded": folded, "open": opened}
