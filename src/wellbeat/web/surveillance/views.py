@@ -183,7 +183,13 @@ def explorer(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied(totals.refusal)
         if totals.not_shared:
             # Not a file of empty rows: say why there is nothing this viewer may download.
-            raise PermissionDenied(f"Nothing to download: {totals.not_shared}")
+            agency = user.agency.code if user.agency else "your account"
+            raise PermissionDenied(
+                f"Nothing to download: there are no {spec.label} counts by {layer_name} "
+                f"from {start} to {end} that {agency} may see ({totals.not_shared}). "
+                f"{agency} sees its own events and those a data-sharing agreement in force "
+                f"shares with it for {spec.purpose.replace('_', ' ')}."
+            )
         return _table_download(
             area_rate_rows(layer, totals), download, f"{spec.id}-by-{layer_name}-{start}-{end}"
         )
