@@ -129,10 +129,39 @@ class Grant:
     kinds: frozenset[str] | None = None
     syndromes: frozenset[str] | None = None
     consented_tokens: frozenset[str] = frozenset()
+    protected_by: tuple[Agreement, ...] = ()
+    """Every agreement from this provider to the user's agency in force now (``agreement``
+    first): the provider's counts for this recipient are protected in one base table fine
+    enough for all of them, so answers under two agreements cannot be differenced
+    (docs/governance.md)."""
 
     @property
     def own(self) -> bool:
         return self.agreement is None
+
+    @property
+    def base_agreements(self) -> tuple[Agreement, ...]:
+        if self.agreement is None:
+            return ()
+        rest = tuple(a for a in self.protected_by if a.id != self.agreement.id)
+        return (self.agreement, *rest)
+
+    @property
+    def base_min_cell(self) -> int:
+        """The k of the provider's base table: the largest among ``base_agreements``."""
+        return max((a.min_cell for a in self.base_agreements), default=1)
+
+    @property
+    def base_fields(self) -> frozenset[str]:
+        return frozenset(f for a in self.base_agreements for f in a.fields)
+
+    def base_scope(self, name: str) -> frozenset[str] | None:
+        """The union of the base agreements' ``sectors`` / ``kinds`` / ``syndromes`` (None:
+        any, when one of them allows any)."""
+        scopes = [getattr(a, name) for a in self.base_agreements]
+        if not scopes or any(s is None for s in scopes):
+            return None
+        return frozenset().union(*scopes)
 
     @property
     def min_cell(self) -> int:
@@ -500,6 +529,13 @@ def plan(
             )
         elif provider in chosen:
             a = chosen[provider].agreement
+            in_force = tuple(
+                other
+                for other in mine
+                if other.provider == provider
+                and effective_status(other, today) is AgreementStatus.ACTIVE
+                and (other.finest_layer is None or other.finest_layer in layer_order.coarser)
+            )
             tokens: frozenset[str] = frozenset()
             if request.kind == "extract":
                 tokens = frozenset(
@@ -515,6 +551,7 @@ def plan(
                     _effective_scope(request.kinds, a.kinds),
                     _effective_scope(request.syndromes, a.syndromes),
                     tokens,
+                    in_force,
                 )
             )
     return Plan(
