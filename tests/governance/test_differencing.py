@@ -278,10 +278,18 @@ def test_two_agreements_from_one_provider_share_one_protected_table() -> None:
     monthly = agreement(id="A-2", finest_layer="district", finest_period="month", min_cell=3)
     events = [event("EMS", "n0", START + timedelta(days=d)) for d in range(3) for _ in range(10)]
     events += [event("EMS", "n0", START + timedelta(days=3))] * 4
-    month = _ask(events, DataRequest(agencies=("EMS",), area_layer="district", period="month"), [daily, monthly])
+    month = _ask(
+        events,
+        DataRequest(agencies=("EMS",), area_layer="district", period="month"),
+        [daily, monthly],
+    )
     assert month.plan.grants[0].agreement == monthly
     assert _total(month) is None  # it holds the hidden day of 4 (k = 10 under the daily one)
-    days = _ask(events, DataRequest(agencies=("EMS",), area_layer="neighbourhood", period="day"), [daily, monthly])
+    days = _ask(
+        events,
+        DataRequest(agencies=("EMS",), area_layer="neighbourhood", period="day"),
+        [daily, monthly],
+    )
     assert [r["count"] for r in days.table.to_pylist()] == [10, 10, 10, None]
     attacker = Attacker(events, "PH")
     for release in (month, days):
@@ -351,7 +359,9 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
                 agency,
                 draw(st.sampled_from(NEIGHBOURHOODS[:4])),
                 START + timedelta(days=draw(st.integers(0, 13)), hours=draw(st.integers(0, 23))),
-                tuple(draw(st.lists(st.sampled_from(SYNDROMES), min_size=1, max_size=2, unique=True))),
+                tuple(
+                    draw(st.lists(st.sampled_from(SYNDROMES), min_size=1, max_size=2, unique=True))
+                ),
                 kind=draw(st.sampled_from(KINDS)),
                 sex=draw(st.sampled_from(["female", "male"])),
             )
@@ -378,7 +388,8 @@ def attacks(draw: Any) -> list[DataRequest]:
             DataRequest(
                 agencies=draw(st.sampled_from([None, ("EMS",), ("GEN",), ("EMS", "GEN")])),
                 syndromes=draw(
-                    st.none() | st.lists(st.sampled_from(SYNDROMES), min_size=1, unique=True).map(tuple)
+                    st.none()
+                    | st.lists(st.sampled_from(SYNDROMES), min_size=1, unique=True).map(tuple)
                 ),
                 kinds=draw(st.sampled_from([None, None, (KINDS[0],), KINDS])),
                 start=start,
@@ -417,3 +428,15 @@ def test_no_sequence_of_requests_recovers_a_suppressed_cell(
             size = sum(1 for e in events if attacker.unknown.get(fine_key(e)) in cols)
             if 1 <= size < deal.min_cell:
                 assert not attacker.space.contains(cols), (deal.provider, key)
+
+
+def test_a_window_already_on_the_grid_is_kept_without_a_note() -> None:
+    naive = START.replace(tzinfo=None)
+    release = _ask(
+        [event("EMS", "n0", START)] * 12,
+        DataRequest(agencies=("EMS",), start=naive, end=naive + timedelta(days=7), period="week"),
+        [agreement()],
+    )
+    assert (release.plan.start, release.plan.end) == (START, START + timedelta(days=7))
+    assert not any("widened" in n for n in release.notes)
+    assert release.table.to_pylist() == [{"period": START.date(), "count": 12, "suppressed": False}]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from wellbeat.events.schema import AREA_PREFIX
@@ -490,16 +490,16 @@ def plan(
                 )
 
     start, end = request.start, request.end
-    grid_periods = [
-        f.agreement.finest_period for f in chosen.values() if f.agreement.finest_period
-    ]
+    grid_periods = [f.agreement.finest_period for f in chosen.values() if f.agreement.finest_period]
     if request.kind == "aggregate" and chosen and (period or grid_periods):
         unit = period or coarsest_period(grid_periods, prefer=grid_periods[0])
         start, end = snap_window(request.start, request.end, unit)
-        if (start, end) != (request.start, request.end):
-            shown = [
-                "open" if t is None else t.strftime("%Y-%m-%d %H:%M") for t in (start, end)
-            ]
+        asked = tuple(
+            None if t is None else t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+            for t in (request.start, request.end)
+        )
+        if (start, end) != asked:
+            shown = ["open" if t is None else t.strftime("%Y-%m-%d %H:%M") for t in (start, end)]
             notes.append(
                 f"time window widened to whole {unit.replace('_', ' ')}s: {shown[0]} to "
                 f"{shown[1]} UTC, end excluded (agreements release whole periods only)"
