@@ -10,7 +10,7 @@ at layer neighbourhood (finest allowed: district)``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -308,11 +308,6 @@ def _fit(
                 "within a time window (the agreement allows no breakdown by time, so only "
                 "all-time counts)"
             )
-        if agreement.finest_layer is not None and agreement.finest_layer not in layer_order.coarser:
-            fit.missing.append(
-                f"at all: its finest layer {agreement.finest_layer} is not among the hub's "
-                "area layers, so its grid cannot be built"
-            )
     if agreement.purpose != purpose:
         fit.missing.append(
             f"for purpose {purpose} (agreement {agreement.id} is for {agreement.purpose})"
@@ -384,6 +379,14 @@ def _choose(fits: Sequence[_Fit]) -> _Fit | None:
     if not usable:
         return None
     return min(usable, key=lambda f: (f.coarsened, f.agreement.min_cell, f.agreement.id))
+
+
+def _on_hub(agreement: Agreement, layer_order: LayerOrder) -> Agreement:
+    """The agreement as this hub can apply it: a finest layer the hub does not hold allows no
+    request by place (no known layer lies above it), so its grid has no place either."""
+    if agreement.finest_layer is None or agreement.finest_layer in layer_order.coarser:
+        return agreement
+    return replace(agreement, finest_layer=None)
 
 
 def _effective_scope(
@@ -530,11 +533,10 @@ def plan(
         elif provider in chosen:
             a = chosen[provider].agreement
             in_force = tuple(
-                other
+                _on_hub(other, layer_order)
                 for other in mine
                 if other.provider == provider
                 and effective_status(other, today) is AgreementStatus.ACTIVE
-                and (other.finest_layer is None or other.finest_layer in layer_order.coarser)
             )
             tokens: frozenset[str] = frozenset()
             if request.kind == "extract":
@@ -546,7 +548,7 @@ def plan(
             grants.append(
                 Grant(
                     provider,
-                    a,
+                    _on_hub(a, layer_order),
                     _effective_scope(request.sectors, a.sectors),
                     _effective_scope(request.kinds, a.kinds),
                     _effective_scope(request.syndromes, a.syndromes),
