@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-import pytest
 from fake_lake import NEIGHBOURHOODS, FakeEngine, area_of, event
 from gov_world import HUB_KEY, LAYERS, NOW, agreement
 from hypothesis import HealthCheck, given, settings
@@ -326,7 +325,7 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
             finest_layer=draw(st.sampled_from(["neighbourhood", "beat"])),
             finest_period=draw(st.sampled_from(["day", "week"])),
             syndromes=draw(st.sampled_from([None, frozenset({"overdose", "opioid_overdose"})])),
-            fields=draw(st.sampled_from([(), ("sex",)])),
+            fields=draw(st.sampled_from([frozenset(), frozenset({"sex"})])),
         ),
         agreement(
             id="A-2",
@@ -403,7 +402,6 @@ def attacks(draw: Any) -> list[DataRequest]:
     return out
 
 
-@pytest.mark.filterwarnings("ignore")
 @settings(
     max_examples=150,
     deadline=None,
