@@ -350,14 +350,18 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
                 syndromes=draw(st.sampled_from([None, frozenset({"self_harm", "overdose"})])),
             )
         )
+    spread = st.just(draw(st.integers(1, 4)))  # few places and days: cells big enough to show
     evs = []
     for _ in range(draw(st.integers(0, 60))):
         agency = draw(st.sampled_from(["EMS", "EMS", "GEN", "PH"]))
         evs.append(
             event(
                 agency,
-                draw(st.sampled_from(NEIGHBOURHOODS[:4])),
-                START + timedelta(days=draw(st.integers(0, 13)), hours=draw(st.integers(0, 23))),
+                draw(st.sampled_from(NEIGHBOURHOODS[: draw(spread)])),
+                START
+                + timedelta(
+                    days=draw(st.integers(0, draw(spread) * 3)), hours=draw(st.integers(0, 23))
+                ),
                 tuple(
                     draw(st.lists(st.sampled_from(SYNDROMES), min_size=1, max_size=2, unique=True))
                 ),
