@@ -220,7 +220,7 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
     seed_demo(data_dir, [("EMS", "Metro EMS", "fire_ems"), ("PHD", "Public Health",
                                                           "public_health")])  # fmt: skip
     from wellbeat.governance import Refusal
-    from wellbeat.governance.execute import run_plan
+    from wellbeat.governance.execute import engine_queries, run_plan
     from wellbeat.governance.release import release
     from wellbeat.web.accounts.models import User
     from wellbeat.web.governance.demo import seed_agreements
@@ -261,7 +261,10 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
         raise SystemExit(f"governed read refused: {decision.message}")
     key = hub_key()
     run_s, _ = best(lambda: run_plan(decision, lake_engine(), key), repeat)
-    answer = direct.append_column("agency", pa.repeat(pa.scalar("EMS"), direct.num_rows))
+    # The release's input is what the engine returns for the plan: EMS's protected base table.
+    base_q = next(q for g, q in engine_queries(decision) if g.provider == "EMS")
+    base = lake_engine().aggregate(base_q)  # type: ignore[arg-type]
+    answer = base.append_column("agency", pa.repeat(pa.scalar("EMS"), base.num_rows))
     release_s, _ = best(lambda: release(decision, answer, key), repeat)
     print(
         f"EMS rows, engine directly (cube):          {direct_s:7.3f} s  ({direct.num_rows:,} cells)"
@@ -271,7 +274,8 @@ def governed_benchmark(data_dir: Path, engine: DuckDBEngine, indicator: Any, rep
     print(f"EMS rows, engine directly (events):        {direct_events_s:7.3f} s  "
           f"governed/events {governed_s / direct_events_s - 1:+.0%}")  # fmt: skip
     print(f"  of which run_plan (engine + release):    {run_s:7.3f} s")
-    print(f"  of which release (narrow + suppress):    {release_s:7.3f} s")
+    print(f"  of which release (protect base, sum):    {release_s:7.3f} s  "
+          f"({base.num_rows:,} base cells)")  # fmt: skip
     print(f"  service (agreements, audit write):       {governed_s - run_s:7.3f} s")
     print(f"released cells: {released.table.num_rows:,} "
           f"({released.suppressed_cells:,} suppressed)")  # fmt: skip

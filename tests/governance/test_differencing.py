@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-import pytest
 from fake_lake import NEIGHBOURHOODS, FakeEngine, area_of, event
 from gov_world import HUB_KEY, LAYERS, NOW, agreement
 from hypothesis import HealthCheck, given, settings
@@ -271,6 +270,32 @@ def test_a_parent_syndrome_minus_its_child_reveals_nothing_hidden() -> None:
     assert not attacker.recoverable()
 
 
+def test_two_agreements_from_one_provider_share_one_protected_table() -> None:
+    """A district/month total under one agreement minus the released days of another (from
+    the same provider to the same recipient) would give a hidden day away."""
+    daily = agreement(id="A-1", finest_layer="neighbourhood", finest_period="day", min_cell=10)
+    monthly = agreement(id="A-2", finest_layer="district", finest_period="month", min_cell=3)
+    events = [event("EMS", "n0", START + timedelta(days=d)) for d in range(3) for _ in range(10)]
+    events += [event("EMS", "n0", START + timedelta(days=3))] * 4
+    month = _ask(
+        events,
+        DataRequest(agencies=("EMS",), area_layer="district", period="month"),
+        [daily, monthly],
+    )
+    assert month.plan.grants[0].agreement == monthly
+    assert _total(month) is None  # it holds the hidden day of 4 (k = 10 under the daily one)
+    days = _ask(
+        events,
+        DataRequest(agencies=("EMS",), area_layer="neighbourhood", period="day"),
+        [daily, monthly],
+    )
+    assert [r["count"] for r in days.table.to_pylist()] == [10, 10, 10, None]
+    attacker = Attacker(events, "PH")
+    for release in (month, days):
+        attacker.receive(release.plan, release)
+    assert not attacker.recoverable()
+
+
 def test_code_filters_on_another_agencys_counts_are_refused() -> None:
     decided = plan(
         PH,
@@ -291,7 +316,7 @@ def test_code_filters_on_another_agencys_counts_are_refused() -> None:
 @st.composite
 def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
     """Agreements from EMS (neighbourhood/day or beat/week) and GEN to PH, and events of EMS,
-    GEN and PH itself over five weeks, with counts around k so that both sides occur."""
+    GEN and PH itself over two weeks, with counts around k so that both sides occur."""
     deals = [
         agreement(
             id="A-1",
@@ -300,7 +325,7 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
             finest_layer=draw(st.sampled_from(["neighbourhood", "beat"])),
             finest_period=draw(st.sampled_from(["day", "week"])),
             syndromes=draw(st.sampled_from([None, frozenset({"overdose", "opioid_overdose"})])),
-            fields=draw(st.sampled_from([(), ("sex",)])),
+            fields=draw(st.sampled_from([frozenset(), frozenset({"sex"})])),
         ),
         agreement(
             id="A-2",
@@ -311,15 +336,35 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
             syndromes=None,
         ),
     ]
+    if draw(st.booleans()):  # a second agreement from EMS, on another grid
+        layer, period = draw(
+            st.sampled_from([("district", "month"), ("beat", "week"), ("neighbourhood", "day")])
+        )
+        deals.append(
+            agreement(
+                id="A-3",
+                provider="EMS",
+                min_cell=draw(st.integers(2, 6)),
+                finest_layer=layer,
+                finest_period=period,
+                syndromes=draw(st.sampled_from([None, frozenset({"self_harm", "overdose"})])),
+            )
+        )
+    spread = st.just(draw(st.integers(1, 4)))  # few places and days: cells big enough to show
     evs = []
     for _ in range(draw(st.integers(0, 60))):
         agency = draw(st.sampled_from(["EMS", "EMS", "GEN", "PH"]))
         evs.append(
             event(
                 agency,
-                draw(st.sampled_from(NEIGHBOURHOODS[:4])),
-                START + timedelta(days=draw(st.integers(0, 34)), hours=draw(st.integers(0, 23))),
-                tuple(draw(st.lists(st.sampled_from(SYNDROMES), min_size=1, max_size=2, unique=True))),
+                draw(st.sampled_from(NEIGHBOURHOODS[: draw(spread)])),
+                START
+                + timedelta(
+                    days=draw(st.integers(0, draw(spread) * 3)), hours=draw(st.integers(0, 23))
+                ),
+                tuple(
+                    draw(st.lists(st.sampled_from(SYNDROMES), min_size=1, max_size=2, unique=True))
+                ),
                 kind=draw(st.sampled_from(KINDS)),
                 sex=draw(st.sampled_from(["female", "male"])),
             )
@@ -330,7 +375,7 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
 
 
 moments = st.builds(
-    lambda d, h: START + timedelta(days=d, hours=h), st.integers(-3, 38), st.integers(0, 23)
+    lambda d, h: START + timedelta(days=d, hours=h), st.integers(-3, 16), st.integers(0, 23)
 )
 
 
@@ -346,7 +391,8 @@ def attacks(draw: Any) -> list[DataRequest]:
             DataRequest(
                 agencies=draw(st.sampled_from([None, ("EMS",), ("GEN",), ("EMS", "GEN")])),
                 syndromes=draw(
-                    st.none() | st.lists(st.sampled_from(SYNDROMES), min_size=1, unique=True).map(tuple)
+                    st.none()
+                    | st.lists(st.sampled_from(SYNDROMES), min_size=1, unique=True).map(tuple)
                 ),
                 kinds=draw(st.sampled_from([None, None, (KINDS[0],), KINDS])),
                 start=start,
@@ -360,7 +406,6 @@ def attacks(draw: Any) -> list[DataRequest]:
     return out
 
 
-@pytest.mark.filterwarnings("ignore")
 @settings(
     max_examples=150,
     deadline=None,
@@ -385,3 +430,15 @@ def test_no_sequence_of_requests_recovers_a_suppressed_cell(
             size = sum(1 for e in events if attacker.unknown.get(fine_key(e)) in cols)
             if 1 <= size < deal.min_cell:
                 assert not attacker.space.contains(cols), (deal.provider, key)
+
+
+def test_a_window_already_on_the_grid_is_kept_without_a_note() -> None:
+    naive = START.replace(tzinfo=None)
+    release = _ask(
+        [event("EMS", "n0", START)] * 12,
+        DataRequest(agencies=("EMS",), start=naive, end=naive + timedelta(days=7), period="week"),
+        [agreement()],
+    )
+    assert (release.plan.start, release.plan.end) == (START, START + timedelta(days=7))
+    assert not any("widened" in n for n in release.notes)
+    assert release.table.to_pylist() == [{"period": START.date(), "count": 12, "suppressed": False}]

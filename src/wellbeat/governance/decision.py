@@ -10,8 +10,8 @@ at layer neighbourhood (finest allowed: district)``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 from wellbeat.events.schema import AREA_PREFIX
@@ -129,10 +129,39 @@ class Grant:
     kinds: frozenset[str] | None = None
     syndromes: frozenset[str] | None = None
     consented_tokens: frozenset[str] = frozenset()
+    protected_by: tuple[Agreement, ...] = ()
+    """Every agreement from this provider to the user's agency in force now (``agreement``
+    first): the provider's counts for this recipient are protected in one base table fine
+    enough for all of them, so answers under two agreements cannot be differenced
+    (docs/governance.md)."""
 
     @property
     def own(self) -> bool:
         return self.agreement is None
+
+    @property
+    def base_agreements(self) -> tuple[Agreement, ...]:
+        if self.agreement is None:
+            return ()
+        rest = tuple(a for a in self.protected_by if a.id != self.agreement.id)
+        return (self.agreement, *rest)
+
+    @property
+    def base_min_cell(self) -> int:
+        """The k of the provider's base table: the largest among ``base_agreements``."""
+        return max((a.min_cell for a in self.base_agreements), default=1)
+
+    @property
+    def base_fields(self) -> frozenset[str]:
+        return frozenset(f for a in self.base_agreements for f in a.fields)
+
+    def base_scope(self, name: str) -> frozenset[str] | None:
+        """The union of the base agreements' ``sectors`` / ``kinds`` / ``syndromes`` (None:
+        any, when one of them allows any)."""
+        scopes = [getattr(a, name) for a in self.base_agreements]
+        if not scopes or any(s is None for s in scopes):
+            return None
+        return frozenset().union(*scopes)
 
     @property
     def min_cell(self) -> int:
@@ -279,11 +308,6 @@ def _fit(
                 "within a time window (the agreement allows no breakdown by time, so only "
                 "all-time counts)"
             )
-        if agreement.finest_layer is not None and agreement.finest_layer not in layer_order.coarser:
-            fit.missing.append(
-                f"at all: its finest layer {agreement.finest_layer} is not among the hub's "
-                "area layers, so its grid cannot be built"
-            )
     if agreement.purpose != purpose:
         fit.missing.append(
             f"for purpose {purpose} (agreement {agreement.id} is for {agreement.purpose})"
@@ -355,6 +379,14 @@ def _choose(fits: Sequence[_Fit]) -> _Fit | None:
     if not usable:
         return None
     return min(usable, key=lambda f: (f.coarsened, f.agreement.min_cell, f.agreement.id))
+
+
+def _on_hub(agreement: Agreement, layer_order: LayerOrder) -> Agreement:
+    """The agreement as this hub can apply it: a finest layer the hub does not hold allows no
+    request by place (no known layer lies above it), so its grid has no place either."""
+    if agreement.finest_layer is None or agreement.finest_layer in layer_order.coarser:
+        return agreement
+    return replace(agreement, finest_layer=None)
 
 
 def _effective_scope(
@@ -461,16 +493,16 @@ def plan(
                 )
 
     start, end = request.start, request.end
-    grid_periods = [
-        f.agreement.finest_period for f in chosen.values() if f.agreement.finest_period
-    ]
+    grid_periods = [f.agreement.finest_period for f in chosen.values() if f.agreement.finest_period]
     if request.kind == "aggregate" and chosen and (period or grid_periods):
         unit = period or coarsest_period(grid_periods, prefer=grid_periods[0])
         start, end = snap_window(request.start, request.end, unit)
-        if (start, end) != (request.start, request.end):
-            shown = [
-                "open" if t is None else t.strftime("%Y-%m-%d %H:%M") for t in (start, end)
-            ]
+        asked = tuple(
+            None if t is None else t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+            for t in (request.start, request.end)
+        )
+        if (start, end) != asked:
+            shown = ["open" if t is None else t.strftime("%Y-%m-%d %H:%M") for t in (start, end)]
             notes.append(
                 f"time window widened to whole {unit.replace('_', ' ')}s: {shown[0]} to "
                 f"{shown[1]} UTC, end excluded (agreements release whole periods only)"
@@ -500,6 +532,12 @@ def plan(
             )
         elif provider in chosen:
             a = chosen[provider].agreement
+            in_force = tuple(
+                _on_hub(other, layer_order)
+                for other in mine
+                if other.provider == provider
+                and effective_status(other, today) is AgreementStatus.ACTIVE
+            )
             tokens: frozenset[str] = frozenset()
             if request.kind == "extract":
                 tokens = frozenset(
@@ -510,11 +548,12 @@ def plan(
             grants.append(
                 Grant(
                     provider,
-                    a,
+                    _on_hub(a, layer_order),
                     _effective_scope(request.sectors, a.sectors),
                     _effective_scope(request.kinds, a.kinds),
                     _effective_scope(request.syndromes, a.syndromes),
                     tokens,
+                    in_force,
                 )
             )
     return Plan(

@@ -15,6 +15,8 @@ from wellbeat.governance.release import (
     EXTRACT_CONTROL_COLUMNS,
     Release,
     base_dimensions,
+    base_layers,
+    base_period,
     release,
 )
 from wellbeat.governance.resolution import snap_window
@@ -52,15 +54,13 @@ def event_filter(plan: Plan, grant: Grant) -> EventFilter:
 
 def base_query(plan: Plan, grant: Grant) -> AggregateQuery:
     """The cells of another agency's protected base table that ``plan`` needs: place and time
-    at its agreement's finest layer and period, every filterable dimension
+    at its agreements' finest layers and periods, every filterable dimension
     (``base_dimensions``), and the area in the plan's layer next to the finest one."""
-    by = base_dimensions(grant)
-    if plan.area_layer is not None and plan.area_layer != grant.finest_layer:
-        by = (*by, f"{AREA_BY_PREFIX}{plan.area_layer}")
+    by = (*base_dimensions(grant), *(f"{AREA_BY_PREFIX}{x}" for x in base_layers(plan, grant)))
     return AggregateQuery(
         event_filter(plan, grant),
         grant.finest_layer,
-        grant.finest_period,  # type: ignore[arg-type]
+        base_period(grant),  # type: ignore[arg-type]
         by,
     )
 

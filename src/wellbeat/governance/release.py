@@ -113,19 +113,36 @@ def release(plan: Plan, table: pa.Table, hub_key: bytes) -> Release:
 def base_dimensions(grant: Grant) -> tuple[str, ...]:
     """The dimensions of a provider's protected base table besides place and time: every
     dimension a request may filter or break down by (sector, kind, the event's set of
-    syndromes, and sex / age band when the agreement shares them), so that every count a
+    syndromes, and sex / age band when an agreement shares them), so that every count a
     request can ask for is a sum of base cells."""
-    fields = () if grant.agreement is None else grant.agreement.fields
-    return ("sector", "kind", SYNDROME_SET, *(d for d in ("sex", "age_band") if d in fields))
+    shared = grant.base_fields
+    return ("sector", "kind", SYNDROME_SET, *(d for d in ("sex", "age_band") if d in shared))
+
+
+def base_layers(plan: Plan, grant: Grant) -> list[str]:
+    """Area layers besides ``area`` (the governing agreement's finest) that key the base
+    cells: the other base agreements' finest layers, then the plan's layer (to sum into)."""
+    layers = [a.finest_layer for a in grant.base_agreements[1:] if a.finest_layer is not None]
+    if plan.area_layer is not None:
+        layers.append(plan.area_layer)
+    return [x for x in dict.fromkeys(layers) if x != grant.finest_layer]
+
+
+def base_period(grant: Grant) -> str | None:
+    """The period the engine reads a provider's base cells at: the agreements' common finest
+    period, or days when they differ (each agreement's periods are then keys of their own)."""
+    periods = {a.finest_period for a in grant.base_agreements if a.finest_period is not None}
+    if not periods:
+        return None
+    return periods.pop() if len(periods) == 1 else "day"
 
 
 def base_columns(plan: Plan, grant: Grant) -> list[str]:
     """Key columns of a provider's base cells as the engine returns them for ``plan``."""
     keys = [AREA] if grant.finest_layer is not None else []
-    keys += [PERIOD] if grant.finest_period is not None else []
+    keys += [PERIOD] if base_period(grant) is not None else []
     keys += base_dimensions(grant)
-    if plan.area_layer is not None and plan.area_layer != grant.finest_layer:
-        keys.append(f"{AREA_BY_PREFIX}{plan.area_layer}")
+    keys += [f"{AREA_BY_PREFIX}{layer}" for layer in base_layers(plan, grant)]
     return keys
 
 
@@ -162,35 +179,51 @@ def _narrow_labels(labels: str, allowed: frozenset[str] | None) -> str:
     return "|".join(sorted(set(kept)))
 
 
+def _keyed_periods(grant: Grant, part: pa.Table) -> tuple[pa.Table, list[str]]:
+    """When the engine read days (agreements with different finest periods), the day stays a
+    key (every agreement's periods are then unions of base cells) and ``period`` becomes the
+    governing agreement's period, which decides the window and coarser periods."""
+    governing = grant.finest_period
+    if base_period(grant) != "day" or governing is None or governing == "day":
+        return part, []
+    days = part[PERIOD]
+    part = part.append_column(f"{PERIOD}_day", days)
+    mapped = _map_values(days, lambda d: period_start(d, governing), pa.date32())
+    return part.set_column(part.column_names.index(PERIOD), PERIOD, mapped), [f"{PERIOD}_day"]
+
+
 def protect_base(grant: Grant, part: pa.Table, plan: Plan) -> pa.Table:
-    """One provider's protected base table: the engine's cells (area at the agreement's finest
-    layer, period at its finest period, ``base_dimensions``) narrowed to the agreement's scope,
-    kept to the plan's window (a base period belongs to the window holding its first day),
-    summed, and marked ``suppressed`` where the count is 1..k-1. The decision depends only on
-    the cell's own count, so every request sees the same cells hidden."""
-    agreement = grant.agreement
-    assert agreement is not None
-    if agreement.sectors is not None:
-        part = part.filter(pc.is_in(part["sector"], pa.array(sorted(agreement.sectors))))
-    if agreement.kinds is not None:
-        part = part.filter(pc.is_in(part["kind"], pa.array(sorted(agreement.kinds))))
+    """One provider's protected base table: the engine's cells (area at the agreements' finest
+    layers, period at their finest periods, ``base_dimensions``) narrowed to their scope, kept
+    to the plan's window (a period of the governing agreement belongs to the window holding
+    its first day), summed, and marked ``suppressed`` where the count is 1..k-1 (the largest
+    k of the provider's agreements with this recipient). The decision depends only on the
+    cell's own count, so every request sees the same cells hidden."""
+    assert grant.agreement is not None
+    for dim, name in (("sector", "sectors"), ("kind", "kinds")):
+        scope = grant.base_scope(name)
+        if scope is not None:
+            part = part.filter(pc.is_in(part[dim], pa.array(sorted(scope), pa.string())))
+    syndromes = grant.base_scope("syndromes")
     if part.num_rows:
         narrowed = _map_values(
-            part[SYNDROME_SET], lambda v: _narrow_labels(v or "", agreement.syndromes), pa.string()
+            part[SYNDROME_SET], lambda v: _narrow_labels(v or "", syndromes), pa.string()
         )
         part = part.set_column(part.column_names.index(SYNDROME_SET), SYNDROME_SET, narrowed)
-        if agreement.syndromes is not None:  # rows without a shared syndrome are not shared
+        if syndromes is not None:  # rows without a shared syndrome are not shared
             part = part.filter(pc.not_equal(part[SYNDROME_SET], ""))
+    keys = base_columns(plan, grant)
+    part, extra = _keyed_periods(grant, part.select([*keys, COUNT]))
+    keys += extra
     if PERIOD in part.column_names and part.num_rows:
         if plan.start is not None:
             part = part.filter(pc.greater_equal(part[PERIOD], pa.scalar(plan.start.date())))
         if plan.end is not None:
             part = part.filter(pc.less(part[PERIOD], pa.scalar(plan.end.date())))
-    keys = base_columns(plan, grant)
     part = part.set_column(part.column_names.index(COUNT), COUNT, pc.cast(part[COUNT], pa.int64()))
     cells = _sum_by(part.select([*keys, COUNT]), keys)
     counts = cells[COUNT]
-    small = pc.and_(pc.greater_equal(counts, 1), pc.less(counts, agreement.min_cell))
+    small = pc.and_(pc.greater_equal(counts, 1), pc.less(counts, grant.base_min_cell))
     return cells.append_column(SUPPRESSED, small)
 
 
@@ -199,6 +232,16 @@ def cells_from_base(plan: Plan, grant: Grant, base: pa.Table) -> pa.Table:
     each ``suppressed`` when any base cell in it is: every released count is then a sum of
     released base counts, so nothing released can be combined to recover a hidden one."""
     cell_dims = [d for d in aggregate_dimensions(plan) if d != "agency"]
+    # The governing agreement's and the request's scope, as sums of base cells.
+    for dim, allowed in (("sector", grant.sectors), ("kind", grant.kinds)):
+        if allowed is not None:
+            base = base.filter(pc.is_in(base[dim], pa.array(sorted(allowed), pa.string())))
+    syndromes = grant.syndromes
+    if syndromes is not None and base.num_rows:
+        shares = _map_values(
+            base[SYNDROME_SET], lambda v: bool(set((v or "").split("|")) & syndromes), pa.bool_()
+        )
+        base = base.filter(shares)
     columns: dict[str, Any] = {}
     if plan.area_layer is not None:
         parent = f"{AREA_BY_PREFIX}{plan.area_layer}"
@@ -213,18 +256,6 @@ def cells_from_base(plan: Plan, grant: Grant, base: pa.Table) -> pa.Table:
         if dim not in ("agency", "syndrome"):
             table = table.append_column(dim, base[dim])
     table = table.append_column(COUNT, base[COUNT]).append_column(SUPPRESSED, base[SUPPRESSED])
-    # The request's own filters, as sums of base cells (the engine read the same rows).
-    for dim, allowed in (("sector", grant.sectors), ("kind", grant.kinds)):
-        if allowed is not None:
-            table = table.filter(pc.is_in(base[dim], pa.array(sorted(allowed), pa.string())))
-            base = base.filter(pc.is_in(base[dim], pa.array(sorted(allowed), pa.string())))
-    syndromes = grant.syndromes
-    if plan.request.syndromes is not None:
-        wanted = frozenset(plan.request.syndromes)
-        shares = _map_values(
-            table[SYNDROME_SET], lambda v: bool(set((v or "").split("|")) & wanted), pa.bool_()
-        )
-        table = table.filter(shares)
     if "syndrome" in plan.by:
         labels = pc.split_pattern(table[SYNDROME_SET], "|").combine_chunks()
         flat = pc.list_flatten(labels)

@@ -135,9 +135,7 @@ class Dialect:
 
     def label_set(self, list_column: str) -> str:
         """A list column's distinct elements, sorted and joined with ``|`` ("" when empty)."""
-        return (
-            f"array_to_string(list_sort(list_distinct(coalesce({list_column}, []))), '|')"
-        )
+        return f"array_to_string(list_sort(list_distinct(coalesce({list_column}, []))), '|')"
 
     def unnest(self, list_column: str) -> str:
         """Select-list expression producing one row per element."""
@@ -246,24 +244,37 @@ def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "e
         if dim == "syndrome":
             select.append(f"{dialect.unnest(dialect.quote('syndromes'))} AS syndrome")
         elif dim == SYNDROME_SET:
-            select.append(f"{dialect.label_set(dialect.quote('syndromes'))} AS {SYNDROME_SET}")
+            # Grouped on the raw lists first; the (few) groups are turned into sets after.
+            select.append(f"{dialect.quote('syndromes')} AS {SYNDROME_SET}")
         elif dim.startswith(AREA_BY_PREFIX):
             select.append(f"{dialect.quote(dim)} AS {dialect.quote(dim)}")
         else:
             select.append(f"{dialect.quote(dim)} AS {dim}")
     keys = _output_columns(q)
     inner = f"SELECT {', '.join(select) if select else '1 AS one'} FROM {events} WHERE {where.sql}"
-    return SqlQuery(_group_sql(inner, keys, "count(*)", dialect), where.params)
+    if SYNDROME_SET not in q.by:
+        return SqlQuery(_group_sql(inner, keys, "count(*)", dialect), where.params)
+    grouped = _group_sql(inner, keys, "count(*)", dialect, order=False)
+    labelled = ", ".join(
+        f"{dialect.label_set(dialect.quote(k))} AS {SYNDROME_SET}"
+        if k == SYNDROME_SET
+        else dialect.quote(k)
+        for k in keys
+    )
+    outer = f"SELECT {labelled}, count AS n FROM ({grouped}) AS lists"
+    return SqlQuery(_group_sql(outer, keys, "sum(n)", dialect), where.params)
 
 
-def _group_sql(inner: str, keys: Sequence[str], measure: str, dialect: Dialect) -> str:
+def _group_sql(
+    inner: str, keys: Sequence[str], measure: str, dialect: Dialect, *, order: bool = True
+) -> str:
     quoted = [dialect.quote(k) for k in keys]
     if not keys:
         return f"SELECT CAST({measure} AS BIGINT) AS count FROM ({inner}) AS rows"
     cols = ", ".join(quoted)
     return (
         f"SELECT {cols}, CAST({measure} AS BIGINT) AS count FROM ({inner}) AS rows "
-        f"GROUP BY {cols} ORDER BY {cols}"
+        f"GROUP BY {cols}" + (f" ORDER BY {cols}" if order else "")
     )
 
 

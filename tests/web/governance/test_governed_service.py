@@ -151,7 +151,9 @@ def test_the_differencing_attack_of_issue_8_fails_on_the_lake(world, hub_data_di
     write_areas(hub_data_dir)
     ingest_events(hub_data_dir, "MFD", "fire_ems", "ems_response", {"n2": 25, "n1": 14})
     next_day = DAY + timedelta(days=1)
-    ingest_events(hub_data_dir, "MFD", "fire_ems", "ems_response", {"n2": 5}, batch="c", day=next_day)
+    ingest_events(
+        hub_data_dir, "MFD", "fire_ems", "ems_response", {"n2": 5}, batch="c", day=next_day
+    )
     active_agreement(world)
     analyst = world.users["phd_analyst"]
     midnight = DAY.replace(hour=0)
