@@ -10,13 +10,22 @@ from django import template
 register = template.Library()
 
 
+LIST_SHOWN = 3
+"""A long list (e.g. the referrals a page listed) shows its first items and how many more;
+the CSV export keeps every one."""
+
+
 def _text(value: Any) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(_text(item) for item in value) if value else "—"
+        items = [_text(item) for item in value]
+        if len(items) > LIST_SHOWN + 1:
+            shown = ", ".join(items[:LIST_SHOWN])
+            return f"{shown} and {len(items) - LIST_SHOWN} more (all in the CSV export)"
+        return ", ".join(items) if items else "—"
     return str(value)
 
 
