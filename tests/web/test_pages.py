@@ -113,6 +113,7 @@ def test_the_viewer_shows_details_as_key_value_text(
         details={
             "filter": {"agency_code": "MPD", "roles": ["analyst", "officer"]},
             "rows": 3,
+            "empty": 0,
             "referrals": [f"r{i}" for i in range(10)],
         },
     )
@@ -120,6 +121,7 @@ def test_the_viewer_shows_details_as_key_value_text(
     page = client.get("/audit/", {"action": "governed.read"}).content.decode()
     assert "<dt>filter · agency code</dt><dd>MPD</dd>" in page
     assert "<dt>filter · roles</dt><dd>analyst, officer</dd>" in page
-    assert "<dt>rows</dt><dd>3</dd>" in page
+    assert '<dt>rows</dt><dd data-status="value">3</dd>' in page
+    assert '<dt>empty</dt><dd data-status="zero">0</dd>' in page
     assert "<dd>r0, r1, r2 and 7 more (all in the CSV export)</dd>" in page
     assert "{&#x27;" not in page and "{'" not in page  # no Python dict on the page
