@@ -34,7 +34,7 @@ def test_home_shows_sources_rows_and_quarantine(
     assert mpd.newest_event_at is not None and mpd.freshness_hours is not None
     assert mpd.latency_p50_hours == pytest.approx(7 / 60)  # reported 7 minutes after
     assert "0.1 h / 0.1 h" in html
-    assert 'id="stat-quarantined">3<' in html
+    assert 'id="stat-quarantined" data-status="value">3<' in html
     assert "37.5%" in html
 
 
