@@ -13,7 +13,6 @@ from wellbeat.care.needs import needs
 from wellbeat.care.triage import Response
 from wellbeat.web.care.models import PlaceType
 
-
 COMMON_NEEDS = (
     "mental-health",
     "substance-use",
