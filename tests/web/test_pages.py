@@ -34,7 +34,7 @@ def test_home_shows_sources_rows_and_quarantine(
     assert mpd.newest_event_at is not None and mpd.freshness_hours is not None
     assert mpd.latency_p50_hours == pytest.approx(7 / 60)  # reported 7 minutes after
     assert "0.1 h / 0.1 h" in html
-    assert 'id="stat-quarantined">3<' in html
+    assert 'id="stat-quarantined" data-status="value">3<' in html
     assert "37.5%" in html
 
 
@@ -110,11 +110,18 @@ def test_the_viewer_shows_details_as_key_value_text(
         actor=admin,
         agency=admin.agency,
         target="query:1",
-        details={"filter": {"agency_code": "MPD", "roles": ["analyst", "officer"]}, "rows": 3},
+        details={
+            "filter": {"agency_code": "MPD", "roles": ["analyst", "officer"]},
+            "rows": 3,
+            "empty": 0,
+            "referrals": [f"r{i}" for i in range(10)],
+        },
     )
     login_as(client, world.users["hub_auditor"])
     page = client.get("/audit/", {"action": "governed.read"}).content.decode()
     assert "<dt>filter · agency code</dt><dd>MPD</dd>" in page
     assert "<dt>filter · roles</dt><dd>analyst, officer</dd>" in page
-    assert "<dt>rows</dt><dd>3</dd>" in page
+    assert '<dt>rows</dt><dd data-status="value">3</dd>' in page
+    assert '<dt>empty</dt><dd data-status="zero">0</dd>' in page
+    assert "<dd>r0, r1, r2 and 7 more (all in the CSV export)</dd>" in page
     assert "{&#x27;" not in page and "{'" not in page  # no Python dict on the page

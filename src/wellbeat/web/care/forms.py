@@ -14,7 +14,6 @@ from wellbeat.care.sealing import MIN_PASSPHRASE_CHARS, ContactCard
 from wellbeat.care.triage import Response
 from wellbeat.web.care.models import PlaceType
 
-
 COMMON_NEEDS = (
     "mental-health",
     "substance-use",
