@@ -5,7 +5,7 @@ document declares for its status (the error shape included).
 
 Requests go through Django's real WSGI handler (CSRF enforced, as in production) inside the
 test's database transaction, so whatever the fuzzer writes is rolled back with the test.
-Slow (about a minute per identity): CI runs it once, on SQLite (see .ci/run).
+Slow (about a minute in all): CI runs it once, on SQLite (see .ci/run).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ pytestmark = [
 ]
 
 
-EXAMPLES = int(os.environ.get("WELLBEAT_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("WELLBEAT_FUZZ_EXAMPLES", "25"))
 """Examples per operation, identity and generation mode (positive and negative)."""
 
 CHECKS = [

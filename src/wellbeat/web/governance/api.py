@@ -16,7 +16,7 @@ from wellbeat.events.schema import Kind, Sector, Syndrome
 from wellbeat.governance import DataRequest, Refusal
 from wellbeat.governance.agreements import PURPOSES, Granularity
 from wellbeat.governance.release import Release
-from wellbeat.lake.query import BY_DIMENSIONS, PERIODS, QueryError
+from wellbeat.governance.resolution import PERIODS
 from wellbeat.web.accounts.models import Agency, ApiToken, Role, User
 from wellbeat.web.api.auth import AgencyTokenAuth, UserSessionAuth
 from wellbeat.web.api.errors import ApiError
@@ -31,7 +31,7 @@ _STATUS = {"forbidden": 403, "conflict": 409, "invalid": 422}
 
 Purpose = Annotated[str, OneOf(PURPOSES)]
 Period = Annotated[str, OneOf(PERIODS)]
-Dimension = Annotated[str, OneOf(BY_DIMENSIONS)]
+Dimension = Annotated[str, OneOf(service.BY_DIMENSIONS)]
 
 
 class AgreementOut(Schema):
@@ -312,7 +312,7 @@ def _governed(request: HttpRequest, purpose: str, data_request: DataRequest) -> 
     refused as 422 ``invalid_query``."""
     try:
         outcome = service.governed_read(_requester(request), purpose, data_request)
-    except QueryError as exc:
+    except service.QueryError as exc:
         raise ApiError("invalid_query", str(exc), status=422) from None
     return _release_out(outcome)
 

@@ -25,7 +25,9 @@ from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserCont
 from wellbeat.governance.execute import run_plan
 from wellbeat.governance.release import Release
 from wellbeat.lake.engine import Engine, open_engine
+from wellbeat.lake.query import BY_DIMENSIONS as BY_DIMENSIONS  # what an aggregate groups by
 from wellbeat.lake.query import AggregateQuery, EventFilter
+from wellbeat.lake.query import QueryError as QueryError  # the lake cannot answer as asked
 from wellbeat.lake.store import LakePaths
 from wellbeat.privacy.keys import load_key, write_key_file
 from wellbeat.web.accounts.models import Agency, ApiToken, User
