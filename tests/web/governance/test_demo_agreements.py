@@ -20,7 +20,7 @@ def test_seed_agreements_is_idempotent_and_leaves_one_draft(world) -> None:
         "active",
         "neighbourhood",
         "day",
-        10,
+        1,  # surveillance partners see every count (docs/surveillance.md)
     )
     cardiff = by_pair[("GEN", "MPD")]
     assert (cardiff.status, cardiff.finest_layer, cardiff.finest_period) == (
@@ -28,6 +28,7 @@ def test_seed_agreements_is_idempotent_and_leaves_one_draft(world) -> None:
         "beat",
         "week",
     )
-    assert by_pair[("MPD", "PHD")].status == "active"
+    crisis = by_pair[("MPD", "PHD")]
+    assert (crisis.status, crisis.finest_layer, crisis.min_cell) == ("active", "district", 3)
     assert by_pair[("OME", "PHD")].status == "draft"
     assert ems.events.filter(action="activated").count() == 1
