@@ -55,9 +55,7 @@ def test_home_offers_the_provider_queue_only_to_roles_that_may_open_it(
     assert 'href="/care/provider/"' in client.get("/care/").content.decode()
 
 
-def test_a_single_check_box_sits_before_its_label(
-    client: Client, care: Any, login_as: Any
-) -> None:
+def test_a_single_check_box_sits_before_its_label(client: Client, care: Any, login_as: Any) -> None:
     login_as(client, care.world.users["mpd_officer"])
     page = client.get("/care/directory/").content.decode()
     box = page.index('id="id_open_now"')

@@ -65,7 +65,6 @@ def test_zero_and_suppressed_cells_say_which_they_are(
 def test_an_agency_sharing_nothing_sees_not_shared_and_who_holds_it(
     client: Any, detected: Any, world: Any, login_as: Any
 ) -> None:
-    import pyarrow.parquet as pq
 
     login_as(client, world.users["mpd_analyst"])  # police: no agreement shares overdoses
     overview = client.get("/surveillance/").content.decode()
