@@ -178,20 +178,20 @@ def explorer(request: HttpRequest) -> HttpResponse:
     if download and wanted == "areas":
         if layer is None:
             raise Http404(f"no area layer {layer_name!r}")
-        totals = governed_area_totals(user, spec, layer_name, start, end, export=download)
-        if totals.refusal:
-            raise PermissionDenied(totals.refusal)
-        if totals.not_shared:
+        exported = governed_area_totals(user, spec, layer_name, start, end, export=download)
+        if exported.refusal:
+            raise PermissionDenied(exported.refusal)
+        if exported.not_shared:
             # Not a file of empty rows: say why there is nothing this viewer may download.
             agency = user.agency.code if user.agency else "your account"
             raise PermissionDenied(
                 f"Nothing to download: there are no {spec.label} counts by {layer_name} "
-                f"from {start} to {end} that {agency} may see ({totals.not_shared}). "
+                f"from {start} to {end} that {agency} may see ({exported.not_shared}). "
                 f"{agency} sees its own events and those a data-sharing agreement in force "
                 f"shares with it for {spec.purpose.replace('_', ' ')}."
             )
         return _table_download(
-            area_rate_rows(layer, totals), download, f"{spec.id}-by-{layer_name}-{start}-{end}"
+            area_rate_rows(layer, exported), download, f"{spec.id}-by-{layer_name}-{start}-{end}"
         )
     series = choose_series(
         user,
