@@ -184,7 +184,10 @@ def test_shapefile_and_geopackage_layers_are_reprojected_with_a_population_csv(
         add_layer(tmp_path / "other", path, "tract", fields=fields)
 
 
-def test_cli_adds_a_layer_and_brings_the_lake_up_to_it(tmp_path: Path) -> None:
+def test_cli_adds_a_layer_and_brings_the_lake_up_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WELLBEAT_DATABASE_URL", raising=False)  # a bare lake: no hub database
     data = _hub_without_layers(tmp_path)
     source = write_grid_layer(tmp_path / "new", "beat")
     runner = CliRunner()
