@@ -87,8 +87,14 @@ def setup_django(data_dir: Path, *, migrate: bool = False, create: bool = True) 
 
 
 def has_hub_database(data_dir: Path) -> bool:
-    """Whether ``data_dir`` belongs to a hub with an application database (PostgreSQL through
-    WELLBEAT_DATABASE_URL, or the SQLite file the settings keep in the data directory)."""
-    if os.environ.get("WELLBEAT_DATABASE_URL"):
+    """Whether ``data_dir`` belongs to a hub with an application database: the SQLite file the
+    settings keep in the data directory, or (PostgreSQL through WELLBEAT_DATABASE_URL) the
+    hub's own files in it. A bare lake directory has neither."""
+    data_dir = Path(data_dir)
+    if (data_dir / "wellbeat.sqlite3").is_file():
         return True
-    return (Path(data_dir) / "wellbeat.sqlite3").is_file()
+    # With PostgreSQL, a hub's data directory still holds the files the hub makes on start.
+    hub_files = ("secret_key", "hub.key", "audit_signing_key")
+    return bool(os.environ.get("WELLBEAT_DATABASE_URL")) and any(
+        (data_dir / name).exists() for name in hub_files
+    )
