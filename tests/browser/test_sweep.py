@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -100,6 +101,9 @@ def served_demo(browser_available: None) -> Iterator[ServedDemo]:
     try:
         assert server.stdout is not None
         summary = json.loads(server.stdout.readline())
+        # Keep reading what the server prints (its request log): a pipe nobody drains fills
+        # up after a few hundred requests and the server then blocks on its next write.
+        threading.Thread(target=server.stdout.read, daemon=True).start()
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):  # until gunicorn listens
             try:
