@@ -29,6 +29,6 @@ def test_seed_agreements_is_idempotent_and_leaves_one_draft(world) -> None:
         "week",
     )
     crisis = by_pair[("MPD", "PHD")]
-    assert (crisis.status, crisis.finest_layer, crisis.min_cell) == ("active", "district", 3)
+    assert (crisis.status, crisis.finest_layer, crisis.min_cell) == ("active", "neighbourhood", 3)
     assert by_pair[("OME", "PHD")].status == "draft"
     assert ems.events.filter(action="activated").count() == 1

@@ -62,10 +62,10 @@ DEMO_AGREEMENTS = (
         "crisis_response",
         ("mental_health_crisis",),
         ("call_for_service",),
-        "district",
+        "neighbourhood",
         "week",
-        # Planning needs districts by week; counts under 3 are hidden, and so is any total
-        # that holds one (docs/governance.md), so some weeks and districts show "suppressed".
+        # Counts under 3 are hidden, and so is any total that holds one (docs/governance.md):
+        # the recipient sees "suppressed" where a neighbourhood's week is small.
         min_cell=3,
     ),
     DemoAgreement(
