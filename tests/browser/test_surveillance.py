@@ -3,7 +3,6 @@ overview, opens it, sees the evidence drawn, and acknowledges it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -16,30 +15,12 @@ def test_analyst_sees_opens_and_acknowledges_an_alert(
     driver: Any, hub_url: Any, sign_in: Any, world: Any, hub_data_dir: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from tests.web.governance.lake_support import write_areas
-    from tests.web.surveillance.conftest import FIRST_DAY, LAST_DAY, daily_counts, ingest_daily
+    from tests.web.surveillance.conftest import FIRST_DAY, LAST_DAY, ems_city
 
-    from wellbeat.web.governance import actions as governance
     from wellbeat.web.surveillance.detection import run_detection
     from wellbeat.web.surveillance.models import Alert
 
-    write_areas(hub_data_dir)
-    ingest_daily(hub_data_dir, "MFD", daily_counts())
-    agreement = governance.do_draft_agreement(
-        world.users["mfd_admin"],
-        title="EMS overdoses to public health",
-        provider=world.agencies["MFD"],
-        recipient=world.agencies["PHD"],
-        purpose="overdose_response",
-        granularity="aggregate",
-        finest_layer="neighbourhood",
-        finest_period="day",
-        min_cell=1,
-        valid_from=FIRST_DAY - dt.timedelta(days=30),
-        syndromes=("overdose", "opioid_overdose"),
-    )
-    governance.do_approve_agreement(world.users["mfd_admin"], agreement, "ok")
-    governance.do_approve_agreement(world.users["phd_admin"], agreement, "ok")
+    ems_city(world, hub_data_dir)
     run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
     alert = Alert.objects.get(area="n1", method="threshold")
 
@@ -84,29 +65,11 @@ def test_explorer_draws_expected_upper_bound_and_marks_the_incomplete_week(
     driver: Any, hub_url: Any, sign_in: Any, world: Any, hub_data_dir: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from tests.web.governance.lake_support import write_areas
-    from tests.web.surveillance.conftest import FIRST_DAY, LAST_DAY, daily_counts, ingest_daily
+    from tests.web.surveillance.conftest import FIRST_DAY, LAST_DAY, ems_city
 
-    from wellbeat.web.governance import actions as governance
     from wellbeat.web.surveillance.detection import run_detection
 
-    write_areas(hub_data_dir)
-    ingest_daily(hub_data_dir, "MFD", daily_counts())
-    agreement = governance.do_draft_agreement(
-        world.users["mfd_admin"],
-        title="EMS overdoses to public health",
-        provider=world.agencies["MFD"],
-        recipient=world.agencies["PHD"],
-        purpose="overdose_response",
-        granularity="aggregate",
-        finest_layer="neighbourhood",
-        finest_period="day",
-        min_cell=1,
-        valid_from=FIRST_DAY - dt.timedelta(days=30),
-        syndromes=("overdose",),
-    )
-    governance.do_approve_agreement(world.users["mfd_admin"], agreement, "ok")
-    governance.do_approve_agreement(world.users["phd_admin"], agreement, "ok")
+    ems_city(world, hub_data_dir, syndromes=("overdose",))
     run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
     sign_in("phd_analyst", world.password, world.totp_code("phd_analyst"))
 

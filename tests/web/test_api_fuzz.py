@@ -10,7 +10,6 @@ Slow (about a minute in all): CI runs it once, on SQLite (see .ci/run).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -28,8 +27,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from tests.web.governance.lake_support import write_areas
-from tests.web.surveillance.conftest import FIRST_DAY, daily_counts, ingest_daily
+from tests.web.surveillance.conftest import ems_city
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,25 +55,7 @@ IDENTITIES = ["analyst_session", "agency_token", "anonymous"]
 def fuzz_world(world: Any, hub_data_dir: Path) -> Any:
     """A lake with areas and EMS events, and an active MFD -> PHD agreement, so governed reads
     run their whole path for the analyst (PHD) and the token (PHD)."""
-    from wellbeat.web.governance import actions
-
-    write_areas(hub_data_dir)
-    ingest_daily(hub_data_dir, "MFD", daily_counts())
-    agreement = actions.do_draft_agreement(
-        world.users["mfd_admin"],
-        title="EMS overdoses to public health",
-        provider=world.agencies["MFD"],
-        recipient=world.agencies["PHD"],
-        purpose="overdose_response",
-        granularity="aggregate",
-        finest_layer="neighbourhood",
-        finest_period="day",
-        min_cell=3,
-        valid_from=FIRST_DAY - dt.timedelta(days=30),
-        syndromes=("overdose", "opioid_overdose"),
-    )
-    actions.do_approve_agreement(world.users["mfd_admin"], agreement, "ok")
-    actions.do_approve_agreement(world.users["phd_admin"], agreement, "ok")
+    ems_city(world, hub_data_dir, min_cell=3)
     return world
 
 

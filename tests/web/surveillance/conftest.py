@@ -80,13 +80,19 @@ def ingest_daily(data_dir: Path, agency: str, counts: dict[tuple[str, dt.date], 
     assert result.quarantined == 0, result
 
 
-@pytest.fixture
-def watched_city(hub_data_dir: Path, world: Any) -> Path:
-    """The lake, layers and an active MFD -> PHD overdose agreement (neighbourhood x day)."""
+def ems_city(
+    world: Any,
+    data_dir: Path,
+    *,
+    min_cell: int = 1,
+    syndromes: tuple[str, ...] = ("overdose", "opioid_overdose"),
+) -> None:
+    """Layers, MFD's daily EMS overdoses in the lake, and an active MFD -> PHD agreement
+    (neighbourhood x day) with ``min_cell`` and ``syndromes``."""
     from wellbeat.web.governance import actions
 
-    write_areas(hub_data_dir)
-    ingest_daily(hub_data_dir, "MFD", daily_counts())
+    write_areas(data_dir)
+    ingest_daily(data_dir, "MFD", daily_counts())
     agreement = actions.do_draft_agreement(
         world.users["mfd_admin"],
         title="EMS overdoses to public health",
@@ -96,12 +102,18 @@ def watched_city(hub_data_dir: Path, world: Any) -> Path:
         granularity="aggregate",
         finest_layer="neighbourhood",
         finest_period="day",
-        min_cell=1,
+        min_cell=min_cell,
         valid_from=FIRST_DAY - dt.timedelta(days=30),
-        syndromes=("overdose", "opioid_overdose"),
+        syndromes=syndromes,
     )
     actions.do_approve_agreement(world.users["mfd_admin"], agreement, "ok")
     actions.do_approve_agreement(world.users["phd_admin"], agreement, "ok")
+
+
+@pytest.fixture
+def watched_city(hub_data_dir: Path, world: Any) -> Path:
+    """The lake, layers and an active MFD -> PHD overdose agreement (neighbourhood x day)."""
+    ems_city(world, hub_data_dir)
     return hub_data_dir
 
 
