@@ -390,7 +390,8 @@ def choose_series(
     allow at which it is not mostly suppressed, saying why a finer one was passed over. When
     every period leaves an area's series mostly suppressed, the smallest area containing it
     that is not (a beat, a district) is shown instead (``widen``), saying so."""
-    if period in PERIOD_WORDS:
+
+    def read(at: str) -> GovernedSeries:
         return governed_series(
             user,
             spec,
@@ -399,28 +400,20 @@ def choose_series(
             layer=layer,
             area=area,
             agencies=agencies,
-            method=method if period == spec.period else None,
+            method=method if at == spec.period else None,
             export=export,
-            period=period,
+            period=at,
         )
+
+    if period in PERIOD_WORDS:
+        return read(period)
     order = list(PERIOD_WORDS)
     candidates = [p for p in order if order.index(p) >= order.index(spec.period)]
     where = f"by {layer}" if area and layer else "for the whole city"
     passed: list[str] = []
     series = GovernedSeries()
     for i, candidate in enumerate(candidates):
-        series = governed_series(
-            user,
-            spec,
-            start=start,
-            end=end,
-            layer=layer,
-            area=area,
-            agencies=agencies,
-            method=method if candidate == spec.period else None,
-            export=export,
-            period=candidate,
-        )
+        series = read(candidate)
         if series.period != candidate:
             continue  # coarsened by the agreements to a period still to come
         if not series.mostly_suppressed or i == len(candidates) - 1:
