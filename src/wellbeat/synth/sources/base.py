@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeAlias
 
 import numpy as np
@@ -129,10 +130,26 @@ def profile(
 def chronological(
     ctx: RenderContext, positions: np.ndarray, times: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows in the order the agency's system would list them (by time, then episode)."""
+    """Rows in the order the agency's system would list them (by time, then episode).
+
+    Rows timed after the city's last day (a follow-up or a death that comes after an episode
+    near the end) are not in the extract yet: it is taken at the end of that day."""
     times = valid_local(times.astype("datetime64[s]"))
+    keep = times < extract_moment(ctx)
+    positions, times = positions[keep], times[keep]
     order = np.lexsort((positions, times))
     return positions[order], times[order]
+
+
+def extract_moment(ctx: RenderContext) -> np.datetime64:
+    """Local midnight after the city's last day: when the agencies take their extracts."""
+    return np.datetime64(ctx.world.end + timedelta(days=1)).astype("datetime64[s]")
+
+
+def recorded(ctx: RenderContext, times: np.ndarray) -> np.ndarray:
+    """Record-keeping times (report filed, note signed) cut at the extract: a record finished
+    after it carries the last second before it instead of a time in the future."""
+    return np.minimum(times.astype("datetime64[s]"), extract_moment(ctx) - np.timedelta64(1, "s"))
 
 
 def seconds(values: np.ndarray) -> np.ndarray:

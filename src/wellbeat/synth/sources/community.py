@@ -29,6 +29,7 @@ from wellbeat.synth.sources.base import (
     pick,
     profile,
     record_numbers,
+    recorded,
     seconds,
     weighted,
     zero_pad,
@@ -117,7 +118,9 @@ def _render_outreach(ctx: RenderContext) -> Rendered:
         columns={
             "ContactID": number,
             "ContactDateTime": format_times(when, "%Y-%m-%d %I:%M %p"),
-            "EnteredDate": format_times(when + minutes(rng, 10, 72 * 60, n), "%Y-%m-%d"),
+            "EnteredDate": format_times(
+                recorded(ctx, when + minutes(rng, 10, 72 * 60, n)), "%Y-%m-%d"
+            ),
             "ContactType": contact_type,
             "KitsDistributed": kits,
             "FTSDistributed": strips,
@@ -174,7 +177,9 @@ def _render_crisis(ctx: RenderContext) -> Rendered:
         columns={
             "contact_id": number,
             "contact_start": format_times(start, "%Y-%m-%dT%H:%M"),
-            "documented_at": format_times(start + minutes(rng, 30, 24 * 60, n), "%Y-%m-%dT%H:%M"),
+            "documented_at": format_times(
+                recorded(ctx, start + minutes(rng, 30, 24 * 60, n)), "%Y-%m-%dT%H:%M"
+            ),
             "referral_source": referral,
             "presenting_problem": problem,
             "dx_code": blank_to_null(_ICD[subtype]),
@@ -224,7 +229,9 @@ def _render_sud(ctx: RenderContext) -> Rendered:
         columns={
             "EncounterID": number,
             "ServiceDateTime": format_times(when, "%m/%d/%Y %H:%M"),
-            "SignedAt": format_times(when + minutes(rng, 15, 48 * 60, n), "%m/%d/%Y %H:%M"),
+            "SignedAt": format_times(
+                recorded(ctx, when + minutes(rng, 15, 48 * 60, n)), "%m/%d/%Y %H:%M"
+            ),
             "ServiceType": service,
             "Program": np.where(opioid, weighted(rng, ["BRIDGE", "OTP"], [2, 1], n), "BRIDGE"),
             "Diagnosis": diagnosis,

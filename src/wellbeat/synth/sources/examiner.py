@@ -28,6 +28,7 @@ from wellbeat.synth.sources.base import (
     positions_in,
     profile,
     record_numbers,
+    recorded,
     weighted,
     year_of,
     zero_pad,
@@ -96,7 +97,7 @@ def _render(ctx: RenderContext) -> Rendered:
             "CaseNumber": case,
             "DeathDateTime": format_times(died, "%m/%d/%Y %H:%M"),
             "ReportedDateTime": format_times(
-                died + minutes(rng, 120, 72 * 60, n), "%m/%d/%Y %H:%M"
+                recorded(ctx, died + minutes(rng, 120, 72 * 60, n)), "%m/%d/%Y %H:%M"
             ),
             "DecedentLast": np.where(unidentified, "UNKNOWN", who.last),
             "DecedentFirst": np.where(unidentified, "UNKNOWN", who.first),

@@ -33,6 +33,7 @@ from wellbeat.synth.sources.base import (
     positions_in,
     profile,
     record_numbers,
+    recorded,
     weighted,
     zero_pad,
 )
@@ -137,7 +138,7 @@ def _render_smh_ed(ctx: RenderContext) -> Rendered:
             "MRN": join("M", zero_pad(person * 7 + 1000003, 9)),
             "Arrived_Date_Time": format_times(arrived, "%Y-%m-%d %H:%M:%S"),
             "Message_Date_Time": format_times(
-                arrived + minutes(rng, 30, 36 * 60, n), "%Y-%m-%d %H:%M:%S"
+                recorded(ctx, arrived + minutes(rng, 30, 36 * 60, n)), "%Y-%m-%d %H:%M:%S"
             ),
             "Chief_Complaint_Text": _complaints(ctx, positions),
             "Discharge_Diagnosis": diagnoses,
@@ -172,7 +173,7 @@ def _render_cgh_ed(ctx: RenderContext) -> Rendered:
     who = observed(ctx, ED_NOISE, person)
     diagnoses = _diagnoses(ctx, positions)
     dx = [blank_to_null(diagnoses[:, i]) for i in range(3)]
-    registered = arrived + minutes(rng, 2, 30, n)
+    registered = recorded(ctx, arrived + minutes(rng, 2, 30, n))
     return Rendered(
         columns={
             "ENC_ID": encounter,

@@ -31,6 +31,7 @@ from wellbeat.synth.sources.base import (
     pick,
     profile,
     record_numbers,
+    recorded,
     seconds,
     weighted,
     year_of,
@@ -207,7 +208,7 @@ def _render_nibrs(ctx: RenderContext) -> Rendered:
     hour = ep.time[positions].astype("datetime64[h]").astype("datetime64[s]")
     positions, incident = chronological(ctx, positions, hour)
     n = len(positions)
-    reported = incident + seconds(rng.integers(1, 5 * 24, n) * 3600)
+    reported = recorded(ctx, incident + seconds(rng.integers(1, 5 * 24, n) * 3600))
     number = record_numbers(ctx, n)
     incident_number = join(year_of(reported).astype(str), "-", zero_pad(number, 6))
     person = ep.person[positions]
