@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from local_times import ZONES, instants, local_days
 from test_ingest_support import good_row, write_batch, write_grid_layer
 
 from wellbeat.cli import cli
@@ -35,62 +36,6 @@ from wellbeat.lake.store import (
     read_lake_settings,
     write_lake_settings,
 )
-
-ZONES = ("America/Chicago", "Pacific/Auckland")
-
-# Local wall-clock times (year, month, day, hour, minute) around each boundary, per zone.
-AROUND = {
-    "America/Chicago": [
-        (2024, 5, 15, 23, 30),  # an ordinary midnight
-        (2024, 5, 16, 0, 30),
-        (2024, 3, 9, 23, 30),  # DST starts 2024-03-10 02:00 -> 03:00
-        (2024, 3, 10, 0, 30),
-        (2024, 3, 10, 3, 30),
-        (2024, 3, 10, 23, 45),
-        (2024, 3, 11, 0, 15),
-        (2024, 11, 2, 23, 30),  # DST ends 2024-11-03 02:00 -> 01:00
-        (2024, 11, 3, 0, 30),
-        (2024, 11, 3, 1, 30),  # the repeated hour (first pass)
-        (2024, 11, 3, 23, 30),
-        (2024, 11, 4, 0, 30),
-        (2024, 12, 31, 23, 30),  # New Year's Eve: the year's last night stays in 2024
-        (2024, 12, 31, 23, 59),
-        (2025, 1, 1, 0, 30),
-        (2023, 12, 31, 23, 30),  # a Sunday: MMWR week 2023-w53 vs 2024-w01
-        (2024, 1, 1, 0, 10),
-        (2024, 3, 31, 23, 30),  # quarter and month ends
-        (2024, 4, 1, 0, 30),
-    ],
-    "Pacific/Auckland": [
-        (2024, 5, 15, 23, 30),
-        (2024, 5, 16, 0, 30),
-        (2024, 4, 6, 23, 30),  # DST ends 2024-04-07 03:00 -> 02:00
-        (2024, 4, 7, 0, 30),
-        (2024, 4, 7, 2, 30),  # the repeated hour (first pass)
-        (2024, 4, 7, 23, 30),
-        (2024, 4, 8, 0, 30),
-        (2024, 9, 28, 23, 30),  # DST starts 2024-09-29 02:00 -> 03:00
-        (2024, 9, 29, 0, 30),
-        (2024, 9, 29, 3, 30),
-        (2024, 9, 29, 23, 30),
-        (2024, 9, 30, 0, 30),
-        (2024, 12, 31, 23, 30),  # New Year's Eve (UTC still 2024-12-31 morning)
-        (2025, 1, 1, 0, 30),  # New Year's Day local: UTC is still 2024-12-31
-        (2024, 1, 1, 0, 10),
-        (2023, 12, 31, 23, 30),
-        (2024, 6, 30, 23, 30),
-        (2024, 7, 1, 0, 30),
-    ],
-}
-
-
-def _instants(zone: str) -> list[datetime]:
-    tz = ZoneInfo(zone)
-    return [datetime(*t, tzinfo=tz).astimezone(UTC) for t in AROUND[zone]]
-
-
-def _local_days(zone: str) -> list[date]:
-    return [datetime(*t, tzinfo=ZoneInfo(zone)).date() for t in AROUND[zone]]
 
 
 def _rows(instants: list[datetime]) -> list[dict[str, object]]:
@@ -123,9 +68,9 @@ def _counts(engine: DuckDBEngine, q: AggregateQuery, *, use_cube: bool) -> dict[
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_every_period_counts_local_days_on_both_paths(tmp_path: Path, zone: str) -> None:
-    data = _lake(tmp_path, zone, _rows(_instants(zone)))
+    data = _lake(tmp_path, zone, _rows(instants(zone)))
     engine = DuckDBEngine(data)
-    days = _local_days(zone)
+    days = local_days(zone)
     for period in PERIODS:
         q = AggregateQuery(EventFilter(), None, period)  # type: ignore[arg-type]
         assert cube_answers(q)
@@ -141,7 +86,7 @@ def test_every_period_counts_local_days_on_both_paths(tmp_path: Path, zone: str)
 
 def test_the_years_last_night_stays_in_its_year(tmp_path: Path) -> None:
     """Hand-counted: Chicago's 23:30 and 23:59 on 2024-12-31 are 2025 in UTC, 2024 locally."""
-    data = _lake(tmp_path, "America/Chicago", _rows(_instants("America/Chicago")))
+    data = _lake(tmp_path, "America/Chicago", _rows(instants("America/Chicago")))
     engine = DuckDBEngine(data)
     years = _counts(engine, AggregateQuery(EventFilter(), None, "year"), use_cube=False)
     # 2023-12-31 23:30 is the only 2023 event; 2025-01-01 00:30 the only 2025 one.
@@ -157,7 +102,7 @@ def test_the_years_last_night_stays_in_its_year(tmp_path: Path) -> None:
 
 
 def test_auckland_new_year_is_a_utc_new_years_eve(tmp_path: Path) -> None:
-    data = _lake(tmp_path, "Pacific/Auckland", _rows(_instants("Pacific/Auckland")))
+    data = _lake(tmp_path, "Pacific/Auckland", _rows(instants("Pacific/Auckland")))
     engine = DuckDBEngine(data)
     new_year = EventFilter(start=date(2025, 1, 1), end=date(2025, 1, 2))
     table = engine.aggregate(AggregateQuery(new_year))
@@ -167,9 +112,9 @@ def test_auckland_new_year_is_a_utc_new_years_eve(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_bounds_dates_are_local_days_and_instants_are_instants(tmp_path: Path, zone: str) -> None:
-    instants = _instants(zone)
-    data = _lake(tmp_path, zone, _rows(instants))
-    days = _local_days(zone)
+    moments = instants(zone)
+    data = _lake(tmp_path, zone, _rows(moments))
+    days = local_days(zone)
     engine = DuckDBEngine(data)
     for start, end in [(date(2024, 3, 10), date(2024, 3, 11)), (date(2024, 12, 31), None)]:
         expected = sum(1 for d in days if d >= start and (end is None or d < end))
@@ -182,7 +127,7 @@ def test_bounds_dates_are_local_days_and_instants_are_instants(tmp_path: Path, z
     assert not cube_answers(q)
     total = sum(engine.aggregate(q).column("count").to_pylist())
     assert engine.last_source == "events"
-    assert total == sum(1 for at in instants if at >= cut)
+    assert total == sum(1 for at in moments if at >= cut)
     # An instant at a local midnight is that whole local day: the cube answers it, the same.
     midnight = local_midnight(date(2024, 12, 31), zone)
     q = AggregateQuery(EventFilter(start=midnight), None, "day")
@@ -193,21 +138,21 @@ def test_bounds_dates_are_local_days_and_instants_are_instants(tmp_path: Path, z
 
 
 def test_a_lake_without_a_zone_counts_utc_days(tmp_path: Path) -> None:
-    instants = _instants("America/Chicago")
-    data = _lake(tmp_path, None, _rows(instants))
+    moments = instants("America/Chicago")
+    data = _lake(tmp_path, None, _rows(moments))
     assert lake_time_zone(data) == "UTC"
     assert list_batches(data)[0].time_zone == "UTC"
     engine = DuckDBEngine(data)
     days = _counts(engine, AggregateQuery(EventFilter(), None, "day"), use_cube=True)
-    assert days == dict(Counter(at.date() for at in instants))
+    assert days == dict(Counter(at.date() for at in moments))
     engine.close()
 
 
 def test_old_batches_read_as_utc_until_the_zone_is_set(tmp_path: Path) -> None:
     """A batch written before local days has no ``local_day`` column: the engine reads its UTC
     days; ``reassign_areas`` with new settings re-derives it once (then changes nothing)."""
-    instants = _instants("America/Chicago")
-    data = _lake(tmp_path, None, _rows(instants))
+    moments = instants("America/Chicago")
+    data = _lake(tmp_path, None, _rows(moments))
     paths = LakePaths(data)
     manifest = list_batches(data)[0]
     for name in manifest.files:  # make it an old batch: no local_day, no zone in its manifest
@@ -221,14 +166,14 @@ def test_old_batches_read_as_utc_until_the_zone_is_set(tmp_path: Path) -> None:
 
     engine = DuckDBEngine(data)
     day = AggregateQuery(EventFilter(), None, "day")
-    utc_days = dict(Counter(at.date() for at in instants))
+    utc_days = dict(Counter(at.date() for at in moments))
     assert _counts(engine, day, use_cube=False) == utc_days
     assert _counts(engine, day, use_cube=True) == utc_days
 
     result = reassign_areas(data, LakeSettings("America/Chicago"))
     assert result.batches_revised == (manifest.batch_id,)
     assert read_lake_settings(data).time_zone == "America/Chicago"
-    local = dict(Counter(_local_days("America/Chicago")))
+    local = dict(Counter(local_days("America/Chicago")))
     assert _counts(engine, day, use_cube=False) == local
     assert _counts(engine, day, use_cube=True) == local
     again = reassign_areas(data)
@@ -237,7 +182,7 @@ def test_old_batches_read_as_utc_until_the_zone_is_set(tmp_path: Path) -> None:
 
 
 def test_the_cli_sets_the_zone_and_rederives(tmp_path: Path) -> None:
-    data = _lake(tmp_path, None, _rows(_instants("Pacific/Auckland")))
+    data = _lake(tmp_path, None, _rows(instants("Pacific/Auckland")))
     runner = CliRunner()
     shown = runner.invoke(cli, ["lake", "time-zone", "--data-dir", str(data)])
     assert shown.exit_code == 0 and "time zone UTC" in shown.output
@@ -255,7 +200,7 @@ def test_the_cli_sets_the_zone_and_rederives(tmp_path: Path) -> None:
     assert json.loads(second.output)["batches_revised"] == 0
     engine = DuckDBEngine(data)
     days = _counts(engine, AggregateQuery(EventFilter(), None, "day"), use_cube=True)
-    assert days == dict(Counter(_local_days("Pacific/Auckland")))
+    assert days == dict(Counter(local_days("Pacific/Auckland")))
     engine.close()
 
 
@@ -268,7 +213,7 @@ def test_a_hub_spanning_zones_takes_each_areas_zone(tmp_path: Path) -> None:
         if feature["properties"]["id"].startswith("region-1"):
             feature["properties"]["time_zone"] = "Pacific/Auckland"
     layer.write_text(json.dumps(doc))
-    chicago, auckland = _instants("America/Chicago"), _instants("Pacific/Auckland")
+    chicago, auckland = instants("America/Chicago"), instants("Pacific/Auckland")
     rows = _rows(chicago + auckland)
     for row in rows[len(chicago) :]:
         row["lon"] = "0.75"  # in region-1x
@@ -279,7 +224,7 @@ def test_a_hub_spanning_zones_takes_each_areas_zone(tmp_path: Path) -> None:
     batch = write_batch(tmp_path / "batch", rows)
     ingest_batch(batch, data, now=datetime(2025, 6, 1, tzinfo=UTC))
     engine = DuckDBEngine(data)
-    expected = Counter(_local_days("America/Chicago") + _local_days("Pacific/Auckland"))
+    expected = Counter(local_days("America/Chicago") + local_days("Pacific/Auckland"))
     far = datetime.fromisoformat(str(rows[-1]["occurred_at"]).replace("Z", "+00:00"))
     expected[far.astimezone(ZoneInfo("America/Chicago")).date()] += 1
     q = AggregateQuery(EventFilter(), None, "day")

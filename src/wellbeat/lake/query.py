@@ -160,7 +160,7 @@ def _utc_text(value: datetime) -> str:
     return aware.astimezone(UTC).isoformat()
 
 
-def _bound_sql(
+def bound_sql(
     value: date | datetime, name: str, op: str, dialect: Dialect, params: dict[str, Any]
 ) -> str:
     """``occurred_at <op> instant`` for a datetime bound, ``local day <op> day`` for a date."""
@@ -221,9 +221,9 @@ def filter_sql(f: EventFilter, dialect: Dialect) -> SqlQuery:
         predicate = " OR ".join(terms) if terms else "FALSE"
         clauses.append(dialect.any_element(dialect.quote("codes"), "c", predicate))
     if f.start is not None:
-        clauses.append(_bound_sql(f.start, "start", ">=", dialect, params))
+        clauses.append(bound_sql(f.start, "start", ">=", dialect, params))
     if f.end is not None:
-        clauses.append(_bound_sql(f.end, "end", "<", dialect, params))
+        clauses.append(bound_sql(f.end, "end", "<", dialect, params))
     if f.sensitivity_excluded:
         params["sensitivity_excluded"] = list(f.sensitivity_excluded)
         clauses.append(
