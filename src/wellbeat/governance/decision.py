@@ -446,7 +446,7 @@ def plan(
             ]
         )
 
-    today = now.date()
+    today = local_date(now, time_zone)  # agreements run by the hub's local days
     mine = sorted((a for a in agreements if a.recipient == user.agency), key=lambda a: a.id)
     explicit = request.agencies is not None
     providers = (

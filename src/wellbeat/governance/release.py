@@ -74,6 +74,7 @@ class Release:
             "end": req.end.isoformat() if req.end else None,
             "window_start": self.plan.start.isoformat() if self.plan.start else None,
             "window_end": self.plan.end.isoformat() if self.plan.end else None,
+            "time_zone": self.plan.time_zone,
             "rows": self.table.num_rows,
             "suppressed_cells": self.suppressed_cells,
             "withheld_part2_rows": self.withheld_part2_rows,
