@@ -10,6 +10,7 @@ local days) behave as UTC, and setting the zone re-derives every batch once.
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -240,3 +241,20 @@ def test_unknown_zone_names_are_refused(tmp_path: Path) -> None:
     LakePaths(tmp_path).settings.write_text('{"time_zone": "Nowhere/Town"}')
     with pytest.raises(LakeError, match=r"settings\.json: field 'time_zone'"):
         lake_time_zone(tmp_path)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_random_instants_over_two_years_agree_on_every_path(tmp_path: Path, zone: str) -> None:
+    """600 instants spread over June 2023 - May 2025 (four DST changes and two New Years)."""
+    rng = random.Random(16)
+    first = datetime(2023, 6, 1, tzinfo=UTC)
+    moments = [first + timedelta(minutes=rng.randrange(730 * 24 * 60)) for _ in range(600)]
+    data = _lake(tmp_path, zone, _rows(moments))
+    engine = DuckDBEngine(data)
+    days = [at.astimezone(ZoneInfo(zone)).date() for at in moments]
+    for period in PERIODS:
+        q = AggregateQuery(EventFilter(), None, period)  # type: ignore[arg-type]
+        expected = dict(Counter(period_start(d, period) for d in days))
+        assert _counts(engine, q, use_cube=False) == expected, period
+        assert _counts(engine, q, use_cube=True) == expected, period
+    engine.close()
