@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from wellbeat.geo import add_layer, load_layers
 from wellbeat.ingest import IngestResult, ingest_batch
+from wellbeat.ingest.areas import reassign_areas
 from wellbeat.ingest.prepare import prepare
+from wellbeat.lake.store import LakePaths, read_lake_settings
 from wellbeat.privacy.keys import write_key_file
 from wellbeat.synth.city import build_city
 
@@ -116,6 +118,14 @@ def run_pipeline(
     for layer_name, relative in sorted(city["layers"].items()):
         if layer_name not in installed:
             add_layer(data_dir, city_dir / relative, layer_name)
+
+    # The hub reads periods in the city's time zone; a demo lake from before local days (or in
+    # another zone) is re-derived once.
+    zone = str(city.get("timezone") or "UTC")
+    current = read_lake_settings(data_dir)
+    if current.time_zone != zone or not LakePaths(data_dir).settings.exists():
+        say(f"Setting the hub's time zone to {zone}")
+        reassign_areas(data_dir, replace(current, time_zone=zone))
 
     runs: list[SourceRun] = []
     agencies: list[tuple[str, str, str]] = []

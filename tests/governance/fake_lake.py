@@ -44,9 +44,16 @@ def matches(event: dict[str, Any], f: EventFilter) -> bool:
         return False
     if f.syndromes is not None and not set(event["syndromes"]) & set(f.syndromes):
         return False
-    if f.start is not None and event["occurred_at"] < f.start:
+    if f.start is not None and _key(event, f.start) < f.start:
         return False
-    return not (f.end is not None and event["occurred_at"] >= f.end)
+    return not (f.end is not None and _key(event, f.end) >= f.end)
+
+
+def _key(event: dict[str, Any], bound: date) -> date:
+    """What a bound is compared with: the instant for a datetime bound, else the event's
+    local day (this fake lake's zone is UTC)."""
+    occurred: datetime = event["occurred_at"]
+    return occurred if isinstance(bound, datetime) else occurred.date()
 
 
 class FakeEngine:

@@ -11,7 +11,7 @@ the equations (exact rational elimination). See docs/threat-model.md section 4.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -155,6 +155,11 @@ def in_scope(e: dict[str, Any], scope: frozenset[str] | None) -> frozenset[str]:
     return frozenset(e["syndromes"]) & scope if scope is not None else frozenset(e["syndromes"])
 
 
+def _as_bound(when: datetime, bound: date) -> date:
+    """``when`` as a window bound compares it: an instant, or its (UTC = local) day."""
+    return when if isinstance(bound, datetime) else when.date()
+
+
 def counts_in(decided: Plan, e: dict[str, Any], row: dict[str, Any], dims: list[str]) -> bool:
     """Whether event ``e`` is counted in released ``row``, by the release's stated meaning:
     the plan's providers and scope, the window it reports (a period of another agency's grid
@@ -176,9 +181,9 @@ def counts_in(decided: Plan, e: dict[str, Any], row: dict[str, Any], dims: list[
         when = datetime(first.year, first.month, first.day, tzinfo=UTC)
     else:
         when = e["occurred_at"]
-    if decided.start is not None and when < decided.start:
+    if decided.start is not None and _as_bound(when, decided.start) < decided.start:
         return False
-    if decided.end is not None and when >= decided.end:
+    if decided.end is not None and _as_bound(when, decided.end) >= decided.end:
         return False
     for dim in dims:
         if dim == "area" and area_of(e["neighbourhood"], decided.area_layer or "") != row[dim]:
@@ -233,7 +238,11 @@ def test_windows_a_day_or_four_hours_apart_reveal_nothing_hidden() -> None:
         events, DataRequest(**{**asked.__dict__, "end": day21 + timedelta(hours=8)}), deals
     )
     for release in (four, eight):
-        assert (release.plan.start, release.plan.end) == (START, day21 + timedelta(days=1))
+        # The window actually read is whole local days (dates since local time zones).
+        assert (release.plan.start, release.plan.end) == (
+            START.date(),
+            (day21 + timedelta(days=1)).date(),
+        )
         assert any("time window widened to whole days" in n for n in release.notes)
         assert _total(release) is None
     # A window starting mid-day is widened back to midnight: the same whole days are counted.
@@ -242,7 +251,7 @@ def test_windows_a_day_or_four_hours_apart_reveal_nothing_hidden() -> None:
         DataRequest(agencies=("EMS",), start=START + timedelta(hours=10), end=day21),
         deals,
     )
-    assert late.plan.start == START and _total(late) == 240
+    assert late.plan.start == START.date() and _total(late) == 240
 
     attacker = Attacker(events, "PH")
     for release in (before, after, four, eight, late):
@@ -439,6 +448,9 @@ def test_a_window_already_on_the_grid_is_kept_without_a_note() -> None:
         DataRequest(agencies=("EMS",), start=naive, end=naive + timedelta(days=7), period="week"),
         [agreement()],
     )
-    assert (release.plan.start, release.plan.end) == (START, START + timedelta(days=7))
+    assert (release.plan.start, release.plan.end) == (
+        START.date(),
+        (START + timedelta(days=7)).date(),
+    )
     assert not any("widened" in n for n in release.notes)
     assert release.table.to_pylist() == [{"period": START.date(), "count": 12, "suppressed": False}]

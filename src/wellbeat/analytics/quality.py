@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,8 @@ from wellbeat.events.codesets import (
 )
 from wellbeat.events.schema import CODE_NAMESPACES, OUTSIDE_AREA, area_column
 from wellbeat.lake.engine import DuckDBEngine
+from wellbeat.lake.periods import DEFAULT_TIME_ZONE, local_date
+from wellbeat.lake.query import DUCKDB
 from wellbeat.lake.store import BatchManifest, list_batches
 
 Status = Literal["ok", "warn", "alert"]
@@ -195,6 +197,10 @@ def volume_check(
 # -- lake reads ------------------------------------------------------------------------------------
 
 
+EPOCH_DAY = date(1970, 1, 1)
+"""Day numbers count local days from here (the engine's ``local_day - DATE '1970-01-01'``)."""
+
+
 def _utc(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -234,8 +240,8 @@ def source_quality(
 
     Informative shares, latency and invalid codes are measured over the source's newest
     ``recent_days + baseline_days`` days of events. Volume compares the last ``recent_days``
-    complete UTC days that the source has had time to report (ending ``max(1 day, p90
-    latency)`` before ``now``) with the ``baseline_days`` before them.
+    complete local days (the lake's time zone) that the source has had time to report
+    (ending ``max(1 day, p90 latency)`` before ``now``) with the ``baseline_days`` before them.
     """
     t = thresholds
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -261,8 +267,9 @@ def source_quality(
             {"window": window},
         ).to_pylist()
         horizon = now - timedelta(days=window + 60)
+        time_zone = engine.time_zone()
         daily_rows = engine.sql(
-            "SELECT agency, CAST(floor(epoch(occurred_at) / 86400) AS BIGINT) AS day, "
+            f"SELECT agency, CAST({DUCKDB.local_day()} - DATE '1970-01-01' AS BIGINT) AS day, "
             "count(*) AS n FROM events WHERE occurred_at >= CAST($from AS TIMESTAMPTZ) "
             "AND occurred_at < CAST($now AS TIMESTAMPTZ) GROUP BY ALL",
             {"from": horizon.isoformat(), "now": now.isoformat()},
@@ -287,6 +294,7 @@ def source_quality(
             daily.get(agency, {}),
             now,
             t,
+            time_zone,
         )
         for agency, batches in sorted(per_agency.items())
     ]
@@ -300,6 +308,7 @@ def _source_report(
     daily: Mapping[int, int],
     now: datetime,
     t: Thresholds,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> SourceQuality:
     sectors = sorted({b.sector for b in batches if b.sector})
     sector = sectors[0] if len(sectors) == 1 else ("mixed" if sectors else None)
@@ -333,9 +342,9 @@ def _source_report(
               "({status} above {limit:.0f})")
     )  # fmt: skip
 
-    # Volume: complete days the source has had time to report.
+    # Volume: complete local days the source has had time to report.
     lag_days = max(1, math.ceil((p90 or 0.0) / _DAY))
-    today = math.floor(now.timestamp() / _DAY)
+    today = (local_date(now, time_zone) - EPOCH_DAY).days
     last = today - lag_days  # last day judged, inclusive
     recent = [daily.get(d, 0) for d in range(last - t.recent_days + 1, last + 1)]
     base_end = last - t.recent_days

@@ -99,9 +99,11 @@ def run_command(
     extends its alert). Cron example: `15 2 * * * wellbeat alerts run --data-dir /srv/hub`."""
     _setup(data_dir)
     from wellbeat.analytics.alerts import AlertConfigError
+    from wellbeat.web.governance.service import hub_today
     from wellbeat.web.surveillance.detection import run_detection
 
-    day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    # Yesterday, a local day of the hub's time zone.
+    day = as_of.date() if as_of else hub_today() - dt.timedelta(days=1)
     try:
         result = run_detection(
             day,

@@ -80,13 +80,20 @@ def list_command(as_json: bool) -> None:
 
 
 def _lake_window(data_dir: Path) -> tuple[date, date] | None:
-    from wellbeat.lake.store import list_batches
+    """The local days (hub's time zone) from the oldest event to the day after the newest."""
+    from datetime import datetime
+
+    from wellbeat.lake.periods import local_date
+    from wellbeat.lake.store import lake_time_zone, list_batches
 
     lows = [m.occurred_min for m in list_batches(data_dir) if m.occurred_min]
     highs = [m.occurred_max for m in list_batches(data_dir) if m.occurred_max]
     if not lows or not highs:
         return None
-    return date.fromisoformat(min(lows)[:10]), date.fromisoformat(max(highs)[:10]) + timedelta(1)
+    zone = lake_time_zone(data_dir)
+    first = min(local_date(datetime.fromisoformat(t), zone) for t in lows)
+    last = max(local_date(datetime.fromisoformat(t), zone) for t in highs)
+    return first, last + timedelta(1)
 
 
 @indicators_group.command("compute")

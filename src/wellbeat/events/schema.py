@@ -159,9 +159,15 @@ EVENT_SCHEMA = pa.schema(
 """The lake row without its area columns; ``lake_schema(layers)`` adds them."""
 
 
+LOCAL_DAY = "local_day"
+"""Lake column: the event's local calendar day (``occurred_at`` in the hub's time zone, or its
+area's zone), derived at ingest. Every period is cut from it; timestamps stay UTC."""
+
+
 def lake_schema(layers: list[str]) -> pa.Schema:
-    """EVENT_SCHEMA plus one ``area_<layer>`` string column per geography layer, in order."""
+    """EVENT_SCHEMA plus one ``area_<layer>`` string column per geography layer, in order,
+    then the derived ``local_day``."""
     schema = EVENT_SCHEMA
     for i, layer in enumerate(layers):
         schema = schema.insert(8 + i, pa.field(area_column(layer), pa.string()))
-    return schema
+    return schema.insert(8 + len(layers), pa.field(LOCAL_DAY, pa.date32()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Literal
 
 from wellbeat.events.schema import AREA_PREFIX
@@ -33,6 +33,7 @@ from wellbeat.governance.resolution import (
     period_allowed,
     snap_window,
 )
+from wellbeat.lake.periods import DEFAULT_TIME_ZONE, is_local_midnight, local_date
 
 TIME_COLUMNS = ("occurred_at", "reported_at")
 """Extract columns governed by the agreement's finest period (truncated to it on release)."""
@@ -69,8 +70,10 @@ class DataRequest:
     kinds: tuple[str, ...] | None = None
     syndromes: tuple[str, ...] | None = None
     codes: tuple[str, ...] | None = None
-    start: datetime | None = None
-    end: datetime | None = None
+    start: date | datetime | None = None
+    """Inclusive: a ``date`` is a local day of the hub's zone, a ``datetime`` an instant."""
+    end: date | datetime | None = None
+    """Exclusive: a ``date`` is the first local day left out, a ``datetime`` an instant."""
     area_layer: str | None = None
     period: str | None = None
     by: tuple[str, ...] = ()
@@ -101,7 +104,12 @@ class DataRequest:
                 out.append("field 'by'/'period': an extract returns rows, not counts")
         elif self.columns:
             out.append("field 'columns': only an extract selects columns")
-        if self.start is not None and self.end is not None and self.start >= self.end:
+        if (
+            self.start is not None
+            and self.end is not None
+            and isinstance(self.start, datetime) == isinstance(self.end, datetime)
+            and self.start >= self.end
+        ):
             out.append(f"field 'end': {self.end} is not after start {self.start}")
         if self.limit is not None and self.limit < 1:
             out.append(f"field 'limit': must be >= 1, got {self.limit}")
@@ -188,11 +196,14 @@ class Plan:
     period: str | None
     columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    start: datetime | None = None
+    start: date | datetime | None = None
     """The time window actually read (inclusive start): for aggregates, the request's window
-    widened to whole periods of the release's grid (``snap_window``); else as requested."""
-    end: datetime | None = None
+    widened to whole local periods of the release's grid (``snap_window``: local days);
+    else as requested."""
+    end: date | datetime | None = None
     """Exclusive end of the window actually read (see ``start``)."""
+    time_zone: str = DEFAULT_TIME_ZONE
+    """The hub's time zone: periods and day bounds are local calendar days in it."""
 
     @property
     def kind(self) -> RequestKind:
@@ -405,8 +416,11 @@ def plan(
     consents: Iterable[Consent],
     layer_order: LayerOrder,
     now: datetime,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> Plan | Refusal:
     """Decide ``request`` for ``user`` and ``purpose`` under the agreements in force at ``now``.
+
+    ``time_zone`` is the hub's (the lake's) zone: windows snap to its local periods.
 
     Each provider is governed by its own best-fitting agreement (no coarsening needed first,
     then the smallest k, then the lowest id); the user's own agency is always read in full.
@@ -432,7 +446,7 @@ def plan(
             ]
         )
 
-    today = now.date()
+    today = local_date(now, time_zone)  # agreements run by the hub's local days
     mine = sorted((a for a in agreements if a.recipient == user.agency), key=lambda a: a.id)
     explicit = request.agencies is not None
     providers = (
@@ -496,16 +510,19 @@ def plan(
     grid_periods = [f.agreement.finest_period for f in chosen.values() if f.agreement.finest_period]
     if request.kind == "aggregate" and chosen and (period or grid_periods):
         unit = period or coarsest_period(grid_periods, prefer=grid_periods[0])
-        start, end = snap_window(request.start, request.end, unit)
+        start, end = snap_window(request.start, request.end, unit, time_zone)
         asked = tuple(
-            None if t is None else t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+            local_date(t, time_zone)
+            if isinstance(t, datetime) and is_local_midnight(t, time_zone)
+            else t
             for t in (request.start, request.end)
         )
         if (start, end) != asked:
-            shown = ["open" if t is None else t.strftime("%Y-%m-%d %H:%M") for t in (start, end)]
+            shown = ["open" if t is None else t.isoformat() for t in (start, end)]
             notes.append(
                 f"time window widened to whole {unit.replace('_', ' ')}s: {shown[0]} to "
-                f"{shown[1]} UTC, end excluded (agreements release whole periods only)"
+                f"{shown[1]} (local days, {time_zone}), end excluded (agreements release "
+                "whole periods only)"
             )
 
     columns: tuple[str, ...] = ()
@@ -567,4 +584,5 @@ def plan(
         notes=tuple(notes),
         start=start,
         end=end,
+        time_zone=time_zone,
     )

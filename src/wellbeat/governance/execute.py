@@ -40,7 +40,7 @@ def event_filter(plan: Plan, grant: Grant) -> EventFilter:
     ``plan.end``; for another agency's counts, widened to whole periods of its grid)."""
     start, end = plan.start, plan.end
     if plan.kind == "aggregate" and not grant.own and grant.finest_period is not None:
-        start, end = snap_window(start, end, grant.finest_period)
+        start, end = snap_window(start, end, grant.finest_period, plan.time_zone)
     return EventFilter(
         agencies=(grant.provider,),
         sectors=_sorted(grant.sectors),

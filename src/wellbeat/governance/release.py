@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from wellbeat.events.schema import Sensitivity
 from wellbeat.governance.decision import TIME_COLUMNS, Grant, Plan
 from wellbeat.governance.resolution import period_start
+from wellbeat.lake.periods import local_date
 from wellbeat.lake.query import AREA_BY_PREFIX, SYNDROME_SET
 from wellbeat.privacy.keys import recipient_key
 from wellbeat.privacy.pseudonym import rekey_many
@@ -72,6 +74,7 @@ class Release:
             "end": req.end.isoformat() if req.end else None,
             "window_start": self.plan.start.isoformat() if self.plan.start else None,
             "window_end": self.plan.end.isoformat() if self.plan.end else None,
+            "time_zone": self.plan.time_zone,
             "rows": self.table.num_rows,
             "suppressed_cells": self.suppressed_cells,
             "withheld_part2_rows": self.withheld_part2_rows,
@@ -174,6 +177,11 @@ def _map_values(column: pa.ChunkedArray | pa.Array, fn: Any, typ: pa.DataType) -
     return mapped.take(encoded.indices)
 
 
+def _window_day(value: date | datetime, time_zone: str) -> date:
+    """A window bound as a local day (an instant's local day in ``time_zone``)."""
+    return local_date(value, time_zone) if isinstance(value, datetime) else value
+
+
 def _narrow_labels(labels: str, allowed: frozenset[str] | None) -> str:
     kept = [s for s in labels.split("|") if s and (allowed is None or s in allowed)]
     return "|".join(sorted(set(kept)))
@@ -217,9 +225,11 @@ def protect_base(grant: Grant, part: pa.Table, plan: Plan) -> pa.Table:
     keys += extra
     if PERIOD in part.column_names and part.num_rows:
         if plan.start is not None:
-            part = part.filter(pc.greater_equal(part[PERIOD], pa.scalar(plan.start.date())))
+            first = _window_day(plan.start, plan.time_zone)
+            part = part.filter(pc.greater_equal(part[PERIOD], pa.scalar(first)))
         if plan.end is not None:
-            part = part.filter(pc.less(part[PERIOD], pa.scalar(plan.end.date())))
+            last = _window_day(plan.end, plan.time_zone)
+            part = part.filter(pc.less(part[PERIOD], pa.scalar(last)))
     part = part.set_column(part.column_names.index(COUNT), COUNT, pc.cast(part[COUNT], pa.int64()))
     cells = _sum_by(part.select([*keys, COUNT]), keys)
     counts = cells[COUNT]
@@ -355,12 +365,17 @@ def _combine(plan: Plan, parts: dict[str, pa.Table], cell_dims: list[str]) -> pa
 # -- extracts -----------------------------------------------------------------------------------
 
 
-def _truncate(values: pa.ChunkedArray, period: str) -> pa.ChunkedArray:
+def _truncate(values: pa.ChunkedArray, period: str, time_zone: str) -> pa.ChunkedArray:
+    """Timestamps floored to the start of their local ``period`` in ``time_zone`` (the
+    instant that period began, kept in the column's own zone, UTC in the lake)."""
+    zoned = values.cast(pa.timestamp(values.type.unit, tz=time_zone))
     if period == "week":
-        return pc.floor_temporal(values, unit="week", week_starts_monday=True)
-    if period == "mmwr_week":
-        return pc.floor_temporal(values, unit="week", week_starts_monday=False)
-    return pc.floor_temporal(values, unit=period)
+        floored = pc.floor_temporal(zoned, unit="week", week_starts_monday=True)
+    elif period == "mmwr_week":
+        floored = pc.floor_temporal(zoned, unit="week", week_starts_monday=False)
+    else:
+        floored = pc.floor_temporal(zoned, unit=period)
+    return floored.cast(values.type)
 
 
 def _has_label(column: pa.ChunkedArray, label: str) -> pa.Array:
@@ -418,7 +433,9 @@ def _release_extract(plan: Plan, table: pa.Table, hub_key: bytes) -> Release:
             for column in TIME_COLUMNS:
                 if column in part.column_names and period is not None:
                     idx = part.schema.get_field_index(column)
-                    part = part.set_column(idx, column, _truncate(part[column], period))
+                    part = part.set_column(
+                        idx, column, _truncate(part[column], period, plan.time_zone)
+                    )
             assert grant.agreement is not None
             key = agreement_rekey_key(hub_key, grant.agreement.id)
             idx = part.schema.get_field_index("person_token")

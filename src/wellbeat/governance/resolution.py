@@ -10,90 +10,63 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
-PERIODS = ("day", "week", "mmwr_week", "month", "quarter", "year")
-"""The lake's periods, finer to coarser (see docs/engine.md)."""
+from wellbeat.lake.periods import (
+    DEFAULT_TIME_ZONE,
+    PERIOD_RANK,
+    PERIODS,
+    coarsest_period,
+    is_local_midnight,
+    local_date,
+    next_period,
+    period_allowed,
+    period_start,
+)
 
-PERIOD_RANK: dict[str, int] = {
-    "day": 0,
-    "week": 1,
-    "mmwr_week": 1,
-    "month": 2,
-    "quarter": 3,
-    "year": 4,
-}
-"""Resolution of each period: ISO weeks and MMWR (Sunday-start) weeks are equally fine."""
+__all__ = [
+    "PERIODS",
+    "PERIOD_RANK",
+    "LayerOrder",
+    "coarsest_period",
+    "next_period_start",
+    "period_allowed",
+    "period_start",
+    "snap_window",
+]
 
-
-def period_allowed(requested: str, finest: str) -> bool:
-    """True when ``requested`` is no finer than ``finest``."""
-    return PERIOD_RANK[requested] >= PERIOD_RANK[finest]
-
-
-def coarsest_period(periods: Iterable[str], prefer: str) -> str:
-    """The coarsest of ``periods``; ``prefer`` wins a tie (so a week request stays ISO weeks)."""
-    listed = list(periods)
-    top = max(PERIOD_RANK[p] for p in listed)
-    if PERIOD_RANK[prefer] == top:
-        return prefer
-    return next(p for p in listed if PERIOD_RANK[p] == top)
-
-
-def period_start(day: date, period: str) -> date:
-    """First day of the ``period`` containing ``day``: the lake's calendar (ISO weeks start on
-    Monday, MMWR weeks on Sunday; UTC days, docs/engine.md)."""
-    if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "mmwr_week":
-        return day - timedelta(days=(day.weekday() + 1) % 7)
-    if period == "month":
-        return day.replace(day=1)
-    if period == "quarter":
-        return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
-    if period == "year":
-        return day.replace(month=1, day=1)
-    raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
+next_period_start = next_period
+"""First day of the period after the one containing a day (``lake.periods.next_period``)."""
 
 
-def next_period_start(day: date, period: str) -> date:
-    """First day of the period after the one containing ``day``."""
-    start = period_start(day, period)
-    if period == "day":
-        return start + timedelta(days=1)
-    if period in ("week", "mmwr_week"):
-        return start + timedelta(days=7)
-    months = {"month": 1, "quarter": 3, "year": 12}[period]
-    index = start.year * 12 + start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+def _local_day(value: date | datetime, time_zone: str) -> tuple[date, bool]:
+    """The local day of a bound and whether the bound is exactly its start (a ``date``, or
+    an instant at that local midnight)."""
+    if isinstance(value, datetime):
+        day = local_date(value, time_zone)
+        return day, is_local_midnight(value, time_zone)
+    return value, True
 
 
 def snap_window(
-    start: datetime | None, end: datetime | None, period: str
-) -> tuple[datetime | None, datetime | None]:
-    """Widen ``[start, end)`` to whole periods (UTC midnights): the start moves back to the
-    start of its period, the end forward to the start of the next period unless it is one
-    already. Open ends stay open."""
-    snapped_start = None if start is None else _midnight(period_start(_utc(start).date(), period))
+    start: date | datetime | None,
+    end: date | datetime | None,
+    period: str,
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> tuple[date | None, date | None]:
+    """Widen ``[start, end)`` to whole local periods of ``time_zone``, as local days: the start
+    moves back to the first day of its period, the end forward to the first day of the next
+    period unless it is one already. Bounds are local days (``date``) or instants
+    (``datetime``, naive = UTC). Open ends stay open."""
+    snapped_start = None
+    if start is not None:
+        snapped_start = period_start(_local_day(start, time_zone)[0], period)
     snapped_end = None
     if end is not None:
-        utc_end = _utc(end)
-        first = period_start(utc_end.date(), period)
+        day, whole = _local_day(end, time_zone)
         snapped_end = (
-            utc_end
-            if utc_end == _midnight(first)
-            else _midnight(next_period_start(utc_end.date(), period))
+            day if whole and period_start(day, period) == day else next_period(day, period)
         )
     return snapped_start, snapped_end
 

@@ -37,10 +37,12 @@ from wellbeat.lake.cube import build_cube
 from wellbeat.lake.store import (
     BatchManifest,
     LakePaths,
+    LakeSettings,
     commit_batch,
     event_files,
     find_batch,
     lake_lock,
+    read_lake_settings,
     remove_orphans,
     utc_now_text,
 )
@@ -219,18 +221,23 @@ def quarantine_csv(problems: pa.Table) -> str:
 
 
 def _with_geography(
-    valid: pa.Table, data_dir: Path, batch_id: str
+    valid: pa.Table, data_dir: Path, batch_id: str, settings: LakeSettings
 ) -> tuple[pa.Table, list[str], dict[str, str]]:
-    """Lake rows: validated rows plus one area column per layer, the H3 cell and batch_id; the
-    layer names; the layer files' fingerprints, taken before the layers are read (a layer
-    replaced meanwhile then looks stale to ``reassign_areas``, never current)."""
+    """Lake rows: validated rows plus one area column per layer, the local day (under the
+    lake's ``settings``), the H3 cell and batch_id; the layer names; the layer files'
+    fingerprints, taken before the layers are read (a layer replaced meanwhile then looks
+    stale to ``reassign_areas``, never current)."""
     fingerprints = layer_fingerprints(LakePaths(data_dir).areas)
     layers = load_layers(LakePaths(data_dir).areas)
     lat = valid.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
     lon = valid.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
     located = valid.append_column("h3", pa.array(h3_cells(lat, lon, H3_RESOLUTION), pa.string()))
     located = located.append_column("batch_id", _repeated(batch_id, valid.num_rows))
-    return with_area_columns(located, layers), [layer.name for layer in layers], fingerprints
+    return (
+        with_area_columns(located, layers, settings),
+        [layer.name for layer in layers],
+        fingerprints,
+    )
 
 
 def _repeated(value: str, n: int) -> pa.StringArray:
@@ -350,7 +357,10 @@ def ingest_table(
                 source = batch.source / EVENTS_FILE if batch.source.is_dir() else batch.source
                 raise BatchError(source, "the batch columns and types", str(exc)) from exc
             next(advance, None)
-            events, layers, fingerprints = _with_geography(validation.valid, data_dir, batch_id)
+            settings = read_lake_settings(data_dir)
+            events, layers, fingerprints = _with_geography(
+                validation.valid, data_dir, batch_id, settings
+            )
             next(advance, None)
             cube = build_cube(events, layers, connection=con)
         finally:
@@ -390,6 +400,7 @@ def ingest_table(
             committed_by_kind=_counts(events, "kind"),
             outside_area=outside_counts(events, layers),
             layer_fingerprints=fingerprints,
+            time_zone=settings.key,
             occurred_min=pc.min(occurred).as_py().isoformat() if events.num_rows else None,
             occurred_max=pc.max(occurred).as_py().isoformat() if events.num_rows else None,
         )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from wellbeat.events.schema import area_column
+from wellbeat.events.schema import LOCAL_DAY, area_column
 
 UTC_DAY_NUMBER = "CAST(floor(epoch_us({column}) / 86400000000.0) AS BIGINT)"
 """Days since 1970-01-01 of a zoned timestamp, in UTC: integer maths, much cheaper than a
@@ -45,9 +45,11 @@ def build_cube(
 ) -> pa.Table:
     """Aggregate lake rows (lake_schema) into the cube for these layers.
 
-    Days are UTC calendar days of ``occurred_at``; ``sensitivity`` is the row's label set (sorted
-    and distinct, as validation stores it), kept as a dimension so label exclusions can be
-    answered from the cube. ``syndromes`` must likewise be sets.
+    Days are the events' local days (the ``local_day`` column; UTC calendar days of
+    ``occurred_at`` for rows without one, as batches written before local days);
+    ``sensitivity`` is the row's label set (sorted and distinct, as validation stores it),
+    kept as a dimension so label exclusions can be answered from the cube. ``syndromes`` must
+    likewise be sets.
     """
     areas = [f'"{area_column(layer)}"' for layer in layers]
     keys = ", ".join([*areas, "day", "agency", "sector", "kind", "sensitivity"])
@@ -57,10 +59,16 @@ def build_cube(
     try:
         # One pass over the events groups them by every key including the syndrome set;
         # the per-syndrome rows then come from unnesting that much smaller table.
+        utc_day = UTC_DAY_NUMBER.format(column="occurred_at")
+        day_number = (
+            f"coalesce(CAST({LOCAL_DAY} - DATE '1970-01-01' AS BIGINT), {utc_day})"
+            if LOCAL_DAY in events.column_names
+            else utc_day
+        )
         sql = f"""
         WITH days AS (
             SELECT {", ".join([*areas, ""])}
-                   {UTC_DAY_NUMBER.format(column="occurred_at")} AS day_number,
+                   {day_number} AS day_number,
                    agency, sector, kind,
                    coalesce(sensitivity, []) AS sensitivity,
                    coalesce(syndromes, []) AS syndromes,

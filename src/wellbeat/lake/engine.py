@@ -4,6 +4,7 @@ builds SQL itself, so every engine answers the same queries the same way (docs/e
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,8 +24,17 @@ from wellbeat.lake.query import (
     cube_aggregate_sql,
     cube_answers,
     extract_sql,
+    whole_days,
 )
-from wellbeat.lake.store import BatchManifest, LakePaths, cube_files, event_files, list_batches
+from wellbeat.lake.store import (
+    BatchManifest,
+    LakePaths,
+    LakeSettings,
+    cube_files,
+    event_files,
+    list_batches,
+    read_lake_settings,
+)
 
 ENGINE_KINDS = ("duckdb",)
 
@@ -78,6 +88,7 @@ class DuckDBEngine:
         """Manifest and layer file names the views were last built from."""
         self._layers: list[str] = []
         self._columns: list[str] = []
+        self._settings = LakeSettings()
         self.last_source: str = ""
         """``cube`` or ``events``: where the last aggregate was answered from (for tests)."""
 
@@ -89,10 +100,13 @@ class DuckDBEngine:
         paths = LakePaths(self.data_dir)
         names = tuple(
             f"{p.name}@{p.stat().st_mtime_ns}"
-            for p in sorted(paths.manifests.glob("*.json")) + sorted(paths.areas.glob("*.geojson"))
+            for p in sorted(paths.manifests.glob("*.json"))
+            + sorted(paths.areas.glob("*.geojson"))
+            + ([paths.settings] if paths.settings.exists() else [])
         )
         if names == self._bound:
             return
+        self._settings = read_lake_settings(self.data_dir)
         manifests = list_batches(self.data_dir)
         layers = self._collect_layers(manifests)
         self._define("events", event_files(self.data_dir, manifests), lake_schema(layers))
@@ -149,6 +163,9 @@ class DuckDBEngine:
             for dim in q.by:
                 if dim.startswith(AREA_BY_PREFIX):
                     self._check_layer(dim.removeprefix(AREA_BY_PREFIX))
+            if self._settings.zone_layer is None:
+                # An instant at a local midnight is a whole local day: the cube can answer.
+                q = replace(q, filter=whole_days(q.filter, self._settings.time_zone))
             if use_cube and cube_answers(q):
                 self.last_source = "cube"
                 return self._run(cube_aggregate_sql(q, DUCKDB, "cube"))
@@ -170,6 +187,12 @@ class DuckDBEngine:
         with self._lock:
             self._bind()
             return list(self._columns)
+
+    def time_zone(self) -> str:
+        """The lake's time zone (``lake/settings.json``), in which its local days are cut."""
+        with self._lock:
+            self._bind()
+            return self._settings.time_zone
 
     def sql(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """Run read-only SQL over the ``events`` and ``cube`` views (analysts, stats)."""

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from wellbeat.events.schema import EVENT_SCHEMA, area_column
+from wellbeat.events.schema import EVENT_SCHEMA, LOCAL_DAY, area_column
+from wellbeat.lake.periods import PERIODS, Period, is_local_midnight, local_date
 
-Period = Literal["day", "week", "mmwr_week", "month", "quarter", "year"]
-PERIODS: tuple[str, ...] = ("day", "week", "mmwr_week", "month", "quarter", "year")
 BY_DIMENSIONS: tuple[str, ...] = ("agency", "sector", "kind", "syndrome", "sex", "age_band")
 CUBE_BY: frozenset[str] = frozenset({"agency", "sector", "kind", "syndrome"})
 SYNDROME_SET = "syndrome_set"
@@ -45,10 +44,12 @@ class EventFilter:
     """Any-of: an event carrying at least one of these syndromes."""
     codes: tuple[str, ...] | None = None
     """Any-of; a trailing ``*`` is a prefix match (``icd10cm:T40*``)."""
-    start: datetime | None = None
-    """Inclusive lower bound on occurred_at; naive datetimes are taken as UTC."""
-    end: datetime | None = None
-    """Exclusive upper bound on occurred_at; naive datetimes are taken as UTC."""
+    start: date | datetime | None = None
+    """Inclusive lower bound: a ``date`` is a local day (compared with ``local_day``), a
+    ``datetime`` an instant (compared with ``occurred_at``; naive ones are taken as UTC)."""
+    end: date | datetime | None = None
+    """Exclusive upper bound: a ``date`` is the first local day left out, a ``datetime`` an
+    instant (see ``start``)."""
     sensitivity_excluded: tuple[str, ...] = ()
     """Drop events carrying any of these sensitivity labels."""
     person_tokens_excluded: tuple[str, ...] = ()
@@ -96,6 +97,15 @@ class Dialect:
     def timestamp_param(self, name: str) -> str:
         """A parameter holding an ISO 8601 UTC string, as a zoned timestamp."""
         return f"CAST(${name} AS TIMESTAMPTZ)"
+
+    def date_param(self, name: str) -> str:
+        """A parameter holding an ISO 8601 date string, as a date."""
+        return f"CAST(${name} AS DATE)"
+
+    def local_day(self) -> str:
+        """The event's local day: the ``local_day`` column, or the UTC date of ``occurred_at``
+        for rows of batches written before local days (docs/engine.md)."""
+        return f"coalesce({self.quote(LOCAL_DAY)}, {self.utc_date(self.quote('occurred_at'))})"
 
     def utc_date(self, column: str) -> str:
         """The UTC calendar date of a zoned timestamp column."""
@@ -150,6 +160,41 @@ def _utc_text(value: datetime) -> str:
     return aware.astimezone(UTC).isoformat()
 
 
+def bound_sql(
+    value: date | datetime, name: str, op: str, dialect: Dialect, params: dict[str, Any]
+) -> str:
+    """``occurred_at <op> instant`` for a datetime bound, ``local day <op> day`` for a date."""
+    if isinstance(value, datetime):  # datetime is a date too: test it first
+        params[name] = _utc_text(value)
+        return f"{dialect.quote('occurred_at')} {op} {dialect.timestamp_param(name)}"
+    params[name] = value.isoformat()
+    # A local day lies within a day of the same UTC date in every zone (offsets are -12..+14
+    # hours): the redundant instant bound lets the engine skip files and row groups by their
+    # occurred_at statistics.
+    near = datetime.combine(value, time(0), tzinfo=UTC) + timedelta(days=-2 if ">" in op else 2)
+    params[f"{name}_near"] = near.isoformat()
+    return (
+        f"{dialect.local_day()} {op} {dialect.date_param(name)} AND "
+        f"{dialect.quote('occurred_at')} {op} {dialect.timestamp_param(f'{name}_near')}"
+    )
+
+
+def whole_days(f: EventFilter, time_zone: str) -> EventFilter:
+    """``f`` with every instant bound that falls on a local midnight of ``time_zone`` turned
+    into that local day (the same rows, when every event's local day is in that zone), so
+    the cube can answer. Other bounds are kept."""
+
+    def day_of(value: date | datetime | None) -> date | datetime | None:
+        if isinstance(value, datetime) and is_local_midnight(value, time_zone):
+            return local_date(value, time_zone)
+        return value
+
+    start, end = day_of(f.start), day_of(f.end)
+    if start is f.start and end is f.end:
+        return f
+    return replace(f, start=start, end=end)
+
+
 def _check_identifier(value: str, what: str) -> str:
     if not _IDENTIFIER.match(value):
         raise QueryError(f"{what} {value!r} is not a valid name (expected [a-z][a-z0-9_]*)")
@@ -184,11 +229,9 @@ def filter_sql(f: EventFilter, dialect: Dialect) -> SqlQuery:
         predicate = " OR ".join(terms) if terms else "FALSE"
         clauses.append(dialect.any_element(dialect.quote("codes"), "c", predicate))
     if f.start is not None:
-        params["start"] = _utc_text(f.start)
-        clauses.append(f"{dialect.quote('occurred_at')} >= {dialect.timestamp_param('start')}")
+        clauses.append(bound_sql(f.start, "start", ">=", dialect, params))
     if f.end is not None:
-        params["end"] = _utc_text(f.end)
-        clauses.append(f"{dialect.quote('occurred_at')} < {dialect.timestamp_param('end')}")
+        clauses.append(bound_sql(f.end, "end", "<", dialect, params))
     if f.sensitivity_excluded:
         params["sensitivity_excluded"] = list(f.sensitivity_excluded)
         clauses.append(
@@ -238,8 +281,7 @@ def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "e
     if q.area_layer:
         select.append(f"{dialect.quote(area_column(q.area_layer))} AS area")
     if q.period:
-        day = dialect.utc_date(dialect.quote("occurred_at"))
-        select.append(f"{dialect.truncate_date(day, q.period)} AS period")
+        select.append(f"{dialect.truncate_date(dialect.local_day(), q.period)} AS period")
     for dim in q.by:
         if dim == "syndrome":
             select.append(f"{dialect.unnest(dialect.quote('syndromes'))} AS syndrome")
@@ -278,18 +320,12 @@ def _group_sql(
     )
 
 
-def _midnight(value: datetime | None) -> bool:
-    if value is None:
-        return True
-    utc = value if value.tzinfo is None else value.astimezone(UTC)
-    return (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0)
-
-
 def cube_answers(q: AggregateQuery) -> bool:
     """Whether the materialised cube holds everything this query needs.
 
     True when the query groups only by area, a day-or-coarser period and cube dimensions, and
-    filters only on cube dimensions: agencies/sectors/kinds, whole UTC days, sensitivity
+    filters only on cube dimensions: agencies/sectors/kinds, whole local days (``date`` bounds;
+    an instant bound needs the events: see ``whole_days``), sensitivity
     exclusions, and syndromes when the result cannot double count (one syndrome and no syndrome
     grouping). Codes and person exclusions need the events.
     """
@@ -299,7 +335,7 @@ def cube_answers(q: AggregateQuery) -> bool:
         return False
     if f.codes is not None or f.person_tokens_excluded:
         return False
-    if not (_midnight(f.start) and _midnight(f.end)):
+    if isinstance(f.start, datetime) or isinstance(f.end, datetime):
         return False
     return not (f.syndromes is not None and (len(f.syndromes) != 1 or "syndrome" in q.by))
 
@@ -323,11 +359,11 @@ def cube_aggregate_sql(
             clauses.append(dialect.in_list(dialect.quote(column), name))
     day = dialect.quote("day")
     if f.start is not None:
-        params["start"] = _utc_text(f.start)[:10]
-        clauses.append(f"{day} >= CAST({dialect.param('start')} AS DATE)")
+        params["start"] = f.start.isoformat()
+        clauses.append(f"{day} >= {dialect.date_param('start')}")
     if f.end is not None:
-        params["end"] = _utc_text(f.end)[:10]
-        clauses.append(f"{day} < CAST({dialect.param('end')} AS DATE)")
+        params["end"] = f.end.isoformat()
+        clauses.append(f"{day} < {dialect.date_param('end')}")
     if f.sensitivity_excluded:
         params["sensitivity_excluded"] = list(f.sensitivity_excluded)
         clauses.append(

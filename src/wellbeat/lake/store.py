@@ -25,6 +25,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wellbeat.lake.periods import DEFAULT_TIME_ZONE, zone
+
 MANIFEST_FORMAT = "wellbeat-manifest/1"
 PART_ROWS = 2_000_000
 """Rows per events Parquet file; a batch larger than this is split into part-0, part-1, ..."""
@@ -37,6 +39,11 @@ Arrow's 1 MiB default their dictionaries overflow to plain encoding (files ~4x l
 to write and read)."""
 PAUSE_ENV = "WELLBEAT_INGEST_PAUSE"
 """Crash-testing hook: ``staged:SECONDS`` or ``renamed:SECONDS`` sleeps at that commit step."""
+
+
+SETTINGS_FILE = "settings.json"
+ZONE_PROPERTY = "time_zone"
+"""Property of an area feature (in the lake's ``zone_layer``) naming the area's IANA zone."""
 
 
 class LakeError(RuntimeError):
@@ -72,6 +79,11 @@ class LakePaths:
     @property
     def staging(self) -> Path:
         return self.lake / "_staging"
+
+    @property
+    def settings(self) -> Path:
+        """The lake's settings (time zone): ``lake/settings.json``; absent means defaults."""
+        return self.lake / SETTINGS_FILE
 
     @property
     def quarantine(self) -> Path:
@@ -127,6 +139,9 @@ class BatchManifest:
     """SHA-256 of each area layer file the area columns were derived from (``layers`` order)."""
     revision: int = 0
     """How often the batch's files were rewritten since ingest (area layers re-derived)."""
+    time_zone: str | None = None
+    """The lake settings (``time_zone`` or ``time_zone@zone_layer``) its ``local_day`` column
+    was derived with; None for a batch written before local days (read as UTC days)."""
     format: str = MANIFEST_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -155,6 +170,70 @@ class BatchManifest:
             return cls(**values)
         except (KeyError, TypeError) as exc:
             raise LakeError(f"{source}: not a valid batch manifest ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """Facts about the whole lake, kept in ``lake/settings.json`` (docs/engine.md).
+
+    ``time_zone`` is the hub's IANA zone: every period a person reads (days, weeks, months...)
+    is a local calendar period in it. ``zone_layer``, for a hub spanning zones, names an area
+    layer whose features carry a ``time_zone`` property: an event's local day is then taken in
+    its area's zone (the hub zone for events outside every area or without coordinates).
+    """
+
+    time_zone: str = DEFAULT_TIME_ZONE
+    zone_layer: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What a batch's ``local_day`` depends on: ``zone`` or ``zone@zone_layer``."""
+        return self.time_zone if self.zone_layer is None else f"{self.time_zone}@{self.zone_layer}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time_zone": self.time_zone, "zone_layer": self.zone_layer}
+
+
+def read_lake_settings(data_dir: Path) -> LakeSettings:
+    """The lake's settings; the defaults (UTC, no zone layer) when the file is absent."""
+    path = LakePaths(Path(data_dir)).settings
+    if not path.exists():
+        return LakeSettings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LakeError(f"{path}: cannot read lake settings ({exc})") from exc
+    if not isinstance(data, dict):
+        raise LakeError(f"{path}: expected a JSON object with field 'time_zone'")
+    unknown = sorted(set(data) - {"time_zone", "zone_layer"})
+    if unknown:
+        raise LakeError(
+            f"{path}: unknown field(s) {', '.join(unknown)}; expected time_zone, zone_layer"
+        )
+    name = data.get("time_zone", DEFAULT_TIME_ZONE)
+    layer = data.get("zone_layer")
+    if not isinstance(name, str):
+        raise LakeError(f"{path}: field 'time_zone' must be a string, got {name!r}")
+    if layer is not None and not isinstance(layer, str):
+        raise LakeError(f"{path}: field 'zone_layer' must be a layer name, got {layer!r}")
+    try:
+        zone(name)
+    except ValueError as exc:
+        raise LakeError(f"{path}: field 'time_zone': {exc}") from exc
+    return LakeSettings(name, layer)
+
+
+def lake_time_zone(data_dir: Path) -> str:
+    """The hub's IANA time zone (``UTC`` for a lake that names none)."""
+    return read_lake_settings(data_dir).time_zone
+
+
+def write_lake_settings(data_dir: Path, settings: LakeSettings) -> None:
+    """Replace the lake's settings file atomically (validate the zone name first)."""
+    zone(settings.time_zone)
+    write_atomically(
+        LakePaths(Path(data_dir)).settings, json.dumps(settings.to_json(), indent=2) + "\n"
+    )
 
 
 def read_manifest(path: Path) -> BatchManifest:

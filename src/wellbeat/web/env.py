@@ -156,3 +156,17 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
     }
+
+
+def hub_time_zone(lake_zone: str, environ: Mapping[str, str] | None = None) -> str:
+    """Django's ``TIME_ZONE``: the lake's zone (one source for the fact, set with ``wellbeat
+    lake time-zone``). ``WELLBEAT_TIME_ZONE`` may repeat it; a different value is an error,
+    since pages would then label periods the lake cuts in another zone."""
+    value = _raw("WELLBEAT_TIME_ZONE", environ)
+    if value is None or value == lake_zone:
+        return lake_zone
+    raise SettingError(
+        f"WELLBEAT_TIME_ZONE={value!r} disagrees with the lake's time zone {lake_zone!r}: "
+        "unset WELLBEAT_TIME_ZONE, or change the lake's zone with "
+        f"'wellbeat lake time-zone --data-dir DIR {value}' (which re-derives local days)"
+    )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from wellbeat.lake.store import LakeError, lake_time_zone
 from wellbeat.web.env import (
+    SettingError,
     database_from_url,
     env_bool,
     env_choice,
@@ -18,6 +20,7 @@ from wellbeat.web.env import (
     env_list,
     env_path,
     env_str,
+    hub_time_zone,
     sqlite_database,
 )
 
@@ -130,7 +133,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = env_str("WELLBEAT_TIME_ZONE", "UTC")
+try:
+    _lake_zone = lake_time_zone(DATA_DIR)
+except LakeError as exc:
+    raise SettingError(f"WELLBEAT_DATA_DIR={str(DATA_DIR)!r}: {exc}") from exc
+TIME_ZONE = hub_time_zone(_lake_zone)
+"""The lake's time zone (``lake/settings.json``); ``WELLBEAT_TIME_ZONE`` may only repeat it."""
 USE_I18N = False
 USE_TZ = True
 

@@ -4,7 +4,7 @@ zero-filling, periods (ISO vs MMWR weeks), the repeat-crisis window and exports.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -234,7 +234,8 @@ def test_requests_for_the_governed_service() -> None:
     q = indicator_request(get_indicator("violent_crime"), "beat", "week", START, END)
     assert q.filter.sectors == ("police",) and q.filter.kinds == ("incident",)
     assert q.filter.syndromes == ("violent_crime",) and (q.area_layer, q.period) == ("beat", "week")
-    assert q.filter.start is not None and q.filter.start.date() == START
+    # A date bound stays a date: a local day of the hub's zone (it was UTC midnight before).
+    assert q.filter.start == START and not isinstance(q.filter.start, datetime)
     crisis = get_indicator("mental_health_crisis_call")
     assert [r.kinds for r in indicator_data_requests(crisis, None, "day", START, END)] == [
         ("call_for_service",),

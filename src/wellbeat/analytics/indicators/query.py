@@ -15,7 +15,7 @@ Two routes, both pure functions of (indicator, layer, period, start, end):
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wellbeat.analytics.indicators.catalogue import Criteria, Indicator, IndicatorError
@@ -30,17 +30,27 @@ from wellbeat.lake.query import (
     Period,
     QueryError,
     SqlQuery,
+    bound_sql,
     filter_sql,
 )
 
 
-def day_start(value: date | datetime | None) -> datetime | None:
-    """A date as midnight UTC (a datetime is kept; naive ones are taken as UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return datetime.combine(value, time(0), tzinfo=UTC)
+def _kept_from(start: date | datetime, dialect: Dialect, params: dict[str, Any]) -> str:
+    """Keep flagged rows from ``start`` on: an instant, or a local day (``local_day`` is
+    carried through the flagged rows for that)."""
+    if isinstance(start, datetime):
+        params["ind_start"] = start.astimezone(UTC).isoformat()
+        return f"occurred_at >= {dialect.timestamp_param('ind_start')}"
+    params["ind_start"] = start.isoformat()
+    return f"flag_day >= {dialect.date_param('ind_start')}"
+
+
+def day_start(value: date | datetime | None) -> date | datetime | None:
+    """A window bound as the lake reads it: a ``date`` stays a local day of the hub's zone
+    (compared with ``local_day``); a datetime is an instant (naive ones are taken as UTC)."""
+    if value is None or not isinstance(value, datetime):
+        return value
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _check_period(period: str | None) -> None:
@@ -71,7 +81,7 @@ def indicator_requests(
 ) -> tuple[AggregateQuery, ...]:
     """Aggregate queries whose counts, summed by (area, period), are the indicator's numerator.
 
-    ``start`` is inclusive, ``end`` exclusive; dates mean midnight UTC. Raises
+    ``start`` is inclusive, ``end`` exclusive; dates are local days of the hub. Raises
     ``IndicatorError`` for an indicator the lake's filters cannot express (attribute
     conditions, a repeat window, or overlapping terms): compute those with ``indicator_sql``.
     """
@@ -202,23 +212,22 @@ def indicator_sql(
     read_from = start_at - timedelta(days=window) if start_at and window else start_at
     clauses = [match]
     if read_from is not None:
-        params["ind_read_from"] = read_from.astimezone(UTC).isoformat()
-        clauses.append(f"{occurred} >= {dialect.timestamp_param('ind_read_from')}")
+        clauses.append(bound_sql(read_from, "ind_read_from", ">=", dialect, params))
     if end_at is not None:
-        params["ind_end"] = end_at.astimezone(UTC).isoformat()
-        clauses.append(f"{occurred} < {dialect.timestamp_param('ind_end')}")
+        clauses.append(bound_sql(end_at, "ind_end", "<", dialect, params))
     select = []
     if layer is not None:
         select.append(f"{dialect.quote(area_column(layer))} AS area")
     if period is not None:
-        day = dialect.utc_date(occurred)
-        select.append(f"{dialect.truncate_date(day, period)} AS period")
+        select.append(f"{dialect.truncate_date(dialect.local_day(), period)} AS period")
+
     keys = (["area"] if layer else []) + (["period"] if period else [])
     where = " AND ".join(clauses)
     if window is None:
         inner = f"SELECT {', '.join([*select, '1 AS one'])} FROM {events} WHERE {where}"
     else:
         agency, token = dialect.quote("agency"), dialect.quote("person_token")
+        day = dialect.local_day()
         # Each crisis call looks back over the same person's calls at the same agency (tokens
         # are keyed per agency); RANGE includes calls at the same instant, minus itself.
         earlier = (
@@ -226,13 +235,13 @@ def indicator_sql(
             f"RANGE BETWEEN INTERVAL {int(window)} DAYS PRECEDING AND CURRENT ROW) - 1"
         )
         flagged = (
-            f"SELECT {', '.join([*select, f'{occurred} AS occurred_at', f'{earlier} AS earlier'])} "
+            f"SELECT {', '.join([*select, f'{occurred} AS occurred_at', f'{day} AS flag_day'])}, "
+            f"{earlier} AS earlier "
             f"FROM {events} WHERE {where} AND {token} IS NOT NULL"
         )
         keep = ["earlier > 0"]
         if start_at is not None:
-            params["ind_start"] = start_at.astimezone(UTC).isoformat()
-            keep.append(f"occurred_at >= {dialect.timestamp_param('ind_start')}")
+            keep.append(_kept_from(start_at, dialect, params))
         inner = f"SELECT * FROM ({flagged}) AS flagged WHERE {' AND '.join(keep)}"
     quoted = ", ".join(dialect.quote(k) for k in keys)
     if keys:

@@ -86,8 +86,10 @@ class QueryIn(Schema):
     kinds: list[Kind] | None = None
     syndromes: list[Syndrome] | None = None
     codes: list[str] | None = None
-    start: datetime | None = None
-    end: datetime | None = None
+    start: datetime | date | None = None
+    """A date (``2025-03-01``) is a local day of the hub; a timestamp is an instant."""
+    end: datetime | date | None = None
+    """Excluded: a date is the first local day left out; a timestamp an instant."""
     coarsen: bool = False
 
 
@@ -104,7 +106,8 @@ class ExtractIn(QueryIn):
 
 class WindowOut(Schema):
     """The time window actually read: the request's, widened to whole periods of the
-    agreements' grid for other agencies' counts (ISO 8601, UTC; end excluded)."""
+    agreements' grid for other agencies' counts (end excluded). Snapped windows are local days
+    of the hub's time zone (ISO 8601 dates); an unsnapped instant stays an ISO timestamp."""
 
     start: str | None
     end: str | None

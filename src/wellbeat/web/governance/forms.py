@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
@@ -191,9 +190,6 @@ class GovernedQueryForm(forms.Form):
     def to_request(self) -> DataRequest:
         data = self.cleaned_data
 
-        def at(day: Any) -> datetime | None:
-            return None if day is None else datetime.combine(day, time(0), tzinfo=UTC)
-
         return DataRequest(
             kind="aggregate",
             agencies=tuple(data["agencies"]) or None,
@@ -201,7 +197,7 @@ class GovernedQueryForm(forms.Form):
             area_layer=data.get("area_layer") or None,
             period=data.get("period") or None,
             by=tuple(data.get("by") or ()),
-            start=at(data.get("start")),
-            end=at(data.get("end")),
+            start=data.get("start"),  # dates: local days of the hub (docs/engine.md)
+            end=data.get("end"),
             coarsen=bool(data.get("coarsen")),
         )

@@ -9,6 +9,7 @@ engine, releases the result and writes one audit entry, for a refusal too.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserCont
 from wellbeat.governance.execute import run_plan
 from wellbeat.governance.release import Release
 from wellbeat.lake.engine import Engine, open_engine
+from wellbeat.lake.periods import local_date
 from wellbeat.lake.query import BY_DIMENSIONS as BY_DIMENSIONS  # what an aggregate groups by
 from wellbeat.lake.query import AggregateQuery, EventFilter
 from wellbeat.lake.query import QueryError as QueryError  # the lake cannot answer as asked
-from wellbeat.lake.store import LakePaths
+from wellbeat.lake.store import LakePaths, lake_time_zone
 from wellbeat.privacy.keys import load_key, write_key_file
 from wellbeat.web.accounts.models import Agency, ApiToken, User
 from wellbeat.web.audit.actions import record
@@ -74,6 +76,17 @@ def requester_for_token(token: ApiToken) -> Requester:
 
 def data_dir() -> Path:
     return Path(settings.DATA_DIR)
+
+
+def hub_time_zone() -> str:
+    """The hub's time zone: the lake's (``lake/settings.json``, set by ``wellbeat lake
+    time-zone``). Every period and day bound a page reads is a local day in it."""
+    return lake_time_zone(data_dir())
+
+
+def hub_today() -> dt.date:
+    """Today's local date in the hub's time zone."""
+    return local_date(timezone.now(), hub_time_zone())
 
 
 def hub_key() -> bytes:
@@ -192,6 +205,7 @@ def decide(requester: Requester, purpose: str, request: DataRequest) -> Plan | R
         _consents_for(requester.agency),
         layer_order(),
         timezone.now(),
+        time_zone=hub_time_zone(),
     )
 
 

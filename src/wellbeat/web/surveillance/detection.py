@@ -23,6 +23,7 @@ from wellbeat.analytics.alerts import (
 )
 from wellbeat.geo import AreaLayer, load_layers, queen_neighbours
 from wellbeat.governance import DataRequest
+from wellbeat.lake.periods import period_start
 from wellbeat.web.accounts.models import Agency
 from wellbeat.web.governance.service import data_dir, system_aggregate, system_source_quality
 from wellbeat.web.surveillance.actions import (
@@ -74,11 +75,6 @@ class DetectionRun:
         }
 
 
-def _period_start(day: dt.date, period: str) -> dt.date:
-    # ISO week, Monday start: the lake's "week" period.
-    return day - dt.timedelta(days=day.weekday()) if period == "week" else day
-
-
 def _layer(name: str) -> AreaLayer:
     layers = {layer.name: layer for layer in load_layers(data_dir() / "areas")}
     if name not in layers:
@@ -96,7 +92,7 @@ def _signals_for(
     min_count: int,
     thresholds: dict[str, int],
 ) -> tuple[list[Signal], dict[tuple[str, dt.date], set[str]]]:
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    end = as_of + dt.timedelta(days=1)  # a local day of the hub: through as_of, local time
     table = system_aggregate(JOB_NAME, _request(spec, layer.name, end))
     rows: list[tuple[str, dt.date, float]] = []
     contributors: dict[tuple[str, dt.date], set[str]] = defaultdict(set)
@@ -114,11 +110,11 @@ def _signals_for(
     if not rows:
         return [], contributors
     first = min(day for _, day, _ in rows)
-    last = _period_start(as_of, spec.period)
+    last = period_start(as_of, spec.period)
     if first > last:
         return [], contributors
     matrix = count_matrix(spec.id, layer.name, spec.period, rows, list(layer.ids), first, last)
-    since_period = _period_start(since, spec.period)
+    since_period = period_start(since, spec.period)
     signals = detect_aberrations(matrix, method, since=since_period, min_count=min_count)
     if spec.spikes and spec.period == "day":
         signals += detect_spikes(
@@ -127,7 +123,7 @@ def _signals_for(
     return signals, contributors
 
 
-def _request(spec: WatchedIndicator, layer: str, end: dt.datetime) -> DataRequest:
+def _request(spec: WatchedIndicator, layer: str, end: dt.date) -> DataRequest:
     return replace(spec.request(layer), end=end)
 
 

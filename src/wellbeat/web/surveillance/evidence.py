@@ -14,6 +14,7 @@ from wellbeat.analytics.alerts import count_matrix, default_method, run_detector
 from wellbeat.analytics.indicators.catalogue import UNRELIABLE_BELOW
 from wellbeat.geo import AreaLayer, load_layers
 from wellbeat.governance import DataRequest, Refusal
+from wellbeat.lake.periods import period_start
 from wellbeat.web.accounts.models import Agency, User
 from wellbeat.web.governance.service import (
     data_dir,
@@ -226,10 +227,6 @@ def _clean(value: float) -> float | None:
     return round(float(value), 3) if np.isfinite(value) else None
 
 
-def _period_start(day: dt.date, period: str) -> dt.date:
-    return day - dt.timedelta(days=day.weekday()) if period == "week" else day
-
-
 def governed_series(
     user: User,
     spec: WatchedIndicator,
@@ -248,15 +245,15 @@ def governed_series(
     bound recomputed on what the user may see (history before ``start`` is read as the
     detector's baseline)."""
     wanted = period or spec.period
-    read_start = _period_start(start - dt.timedelta(days=BASELINE_DAYS[wanted]), wanted)
+    read_start = period_start(start - dt.timedelta(days=BASELINE_DAYS[wanted]), wanted)
     request = replace(
         spec.request(layer or "", agencies),
         area_layer=layer if area else None,
         by=(),
         period=wanted,
         coarsen=True,
-        start=dt.datetime.combine(read_start, dt.time(), tzinfo=dt.UTC),
-        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
+        start=read_start,  # local days of the hub (docs/engine.md)
+        end=end + dt.timedelta(days=1),
     )
     out = GovernedSeries(
         method=method or default_method(wanted),
@@ -265,8 +262,8 @@ def governed_series(
         layer=layer if area else None,
         area=area,
     )
-    first = _period_start(start, wanted)
-    last = _period_start(end, wanted)
+    first = period_start(start, wanted)
+    last = period_start(end, wanted)
     step = 7 if wanted == "week" else 1
     if wanted == "week" and end.weekday() != 6:
         out.incomplete = last.isoformat()
@@ -554,8 +551,8 @@ def governed_area_totals(
         sectors=spec.sectors,
         kinds=spec.kinds,
         area_layer=layer,
-        start=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
-        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
+        start=start,  # local days of the hub (docs/engine.md)
+        end=end + dt.timedelta(days=1),
     )
     out = AreaTotals(sharing=sharing_for(user, spec, request))
     released = governed_aggregate(user, spec.purpose, request, export=export)

@@ -17,13 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from wellbeat.analytics.alerts import DEFAULT_SPIKE_THRESHOLD, METHODS
 from wellbeat.analytics.indicators.catalogue import UNRELIABLE_BELOW
 from wellbeat.analytics.indicators.compute import table_bytes
 from wellbeat.web.accounts.models import Role, User
+from wellbeat.web.governance.service import hub_today
 from wellbeat.web.surveillance import actions
 from wellbeat.web.surveillance.evidence import (
     PERIOD_WORDS,
@@ -62,9 +62,10 @@ def plotly_js(request: HttpRequest) -> FileResponse:
 
 
 def data_end() -> dt.date:
-    """The day dashboards end on: the newest signal the job saw, else yesterday."""
+    """The day dashboards end on: the newest signal the job saw, else yesterday (local days
+    of the hub's time zone)."""
     newest = Alert.objects.exclude(kind="data_quality").aggregate(d=Max("last_signal_on"))["d"]
-    return newest or timezone.localdate() - dt.timedelta(days=1)
+    return newest or hub_today() - dt.timedelta(days=1)
 
 
 def _visible(user: User, rows: Any) -> list[Alert]:
