@@ -244,7 +244,7 @@ def test_requests_for_the_governed_service() -> None:
         indicator_request(crisis, None, "day", START, END)
     with pytest.raises(IndicatorError, match="person-level repeat window"):
         indicator_requests(get_indicator("repeat_crisis_call_30d"), None, "day", START, END)
-    with pytest.raises(IndicatorError, match="attribute conditions"):
+    with pytest.raises(IndicatorError, match="numerator terms that overlap in kind"):
         indicator_requests(get_indicator("ems_naloxone"), None, "day", START, END)
 
 
