@@ -77,6 +77,8 @@ def test_outsider_and_aggregate_only_partner_see_not_shared(
     assert page.statuses("equity-counts-XPD") == ["zero", "zero"]
 
 
-def test_only_analysts_open_the_page(client: Any, world: Any, police_city: Any, login_as: Any) -> None:
+def test_only_analysts_open_the_page(
+    client: Any, world: Any, police_city: Any, login_as: Any
+) -> None:
     login_as(client, world.users["mpd_officer"])
     assert client.get(URL).status_code == 403

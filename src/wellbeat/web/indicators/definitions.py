@@ -177,12 +177,12 @@ def definition_from_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             attributes[name] = values
     if attributes:
         term["attributes"] = attributes
-    out: dict[str, Any] = {
-        "code": str(data.get("code") or "").strip(),
-        "name": str(data.get("name") or "").strip(),
-        "description": str(data.get("description") or "").strip(),
-        "numerator": [term],
-    }
+    out: dict[str, Any] = {}
+    for text in ("code", "name", "description"):
+        value = str(data.get(text) or "").strip()
+        if value:  # an empty box is a missing field: the parser says it is required
+            out[text] = value
+    out["numerator"] = [term]
     denominator = str(data.get("denominator") or "")
     if denominator == "population":
         out["denominator"] = "population"

@@ -137,7 +137,7 @@ def read_cells(
     first = period_start(start, out.period)
     out.periods = [
         period_label(d, out.period)
-        for d in period_starts(first, end, out.period)
+        for d in period_starts(first, end + dt.timedelta(days=1), out.period)
     ]
     totals: dict[str, float] = {}
     for (_, group), value in out.values.items():

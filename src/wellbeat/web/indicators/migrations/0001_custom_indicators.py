@@ -7,32 +7,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_single_use_invitations'),
+        ("accounts", "0003_single_use_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomIndicator',
+            name="CustomIndicator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64)),
-                ('name', models.CharField(max_length=200)),
-                ('definition', models.JSONField(help_text='One catalogue entry (code, name, description, numerator, ...).')),
-                ('by', models.CharField(blank=True, default='', help_text='The breakdown the page opens with (attribute:NAME, sex ...; empty: none).', max_length=64)),
-                ('purpose', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='custom_indicators', to='accounts.agency')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "definition",
+                    models.JSONField(
+                        help_text="One catalogue entry (code, name, description, numerator, ...)."
+                    ),
+                ),
+                (
+                    "by",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="The breakdown the page opens with (attribute:NAME, sex; empty: none).",
+                        max_length=64,
+                    ),
+                ),
+                ("purpose", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="custom_indicators",
+                        to="accounts.agency",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['agency__code', 'name', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('agency', 'code'), name='custom_indicator_code_unique')],
+                "ordering": ["agency__code", "name", "code"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("agency", "code"), name="custom_indicator_code_unique"
+                    )
+                ],
             },
         ),
     ]
