@@ -25,7 +25,7 @@ class CustomIndicator(models.Model):
         max_length=64,
         blank=True,
         default="",
-        help_text="The breakdown the page opens with (attribute:NAME, sex; empty: none).",
+        help_text="Breakdown the page opens with (attribute:NAME; empty: none).",
     )
     purpose = models.CharField(max_length=64)
     created_by = models.ForeignKey(

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         blank=True,
                         default="",
-                        help_text="The breakdown the page opens with (attribute:NAME, sex; empty: none).",
+                        help_text="Breakdown the page opens with (attribute:NAME; empty: none).",
                         max_length=64,
                     ),
                 ),
