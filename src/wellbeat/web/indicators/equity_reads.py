@@ -252,6 +252,11 @@ class EquityTable:
     ratio_name: str = "risk ratio"
     names: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def has_ratio(self) -> bool:
+        """Whether any group has a ratio to the reference (area tables compare no groups)."""
+        return any(e.ratio is not None for e in self.estimates)
+
     def label(self, group: str) -> str:
         return f"{self.names[group]} ({group})" if group in self.names else group
 

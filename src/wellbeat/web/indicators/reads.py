@@ -11,11 +11,16 @@ shared when the breakdown is not."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from wellbeat.analytics.indicators.catalogue import Criteria, Indicator
-from wellbeat.analytics.indicators.periods import period_label, period_start, period_starts
+from wellbeat.analytics.indicators.periods import (
+    next_period,
+    period_label,
+    period_start,
+    period_starts,
+)
 from wellbeat.geo import load_layers
 from wellbeat.governance import DataRequest, Refusal
 from wellbeat.web.accounts.models import Agency, User
@@ -270,16 +275,26 @@ def download_rows(blocks: list[AgencyBlock], *, rate: bool) -> list[dict[str, An
     return rows
 
 
-def chart_spec(cells: Cells, title: str, *, max_lines: int = 8) -> dict[str, Any] | None:
-    """Lines per group over periods for the page's chart; None when no line has a visible
-    point (the page then says why instead of drawing an empty chart). Suppressed periods are
-    gaps, never zeros."""
+def chart_spec(
+    cells: Cells,
+    title: str,
+    *,
+    block: AgencyBlock | None = None,
+    unit: str = "",
+    max_lines: int = 8,
+) -> dict[str, Any] | None:
+    """Lines per group over periods for the page's chart (the block's rates when ``unit``
+    names one, else counts); None when no line has a visible point (the page then says why
+    instead of drawing an empty chart). Suppressed periods are gaps, never zeros."""
     if cells.not_shared:
         return None
-    groups = [g for g in (cells.groups or [TOTAL])][:max_lines]
+    groups = list(cells.groups or [TOTAL])[:max_lines]
     lines = []
     for group in groups:
-        values = [cells.count(p, group) for p in cells.periods]
+        if unit and block is not None:
+            values = [block.rate(p, group) for p in cells.periods]
+        else:
+            values = [cells.count(p, group) for p in cells.periods]
         if any(v is not None for v in values):
             lines.append({"name": group, "y": values})
     if not lines:
@@ -289,10 +304,15 @@ def chart_spec(cells: Cells, title: str, *, max_lines: int = 8) -> dict[str, Any
         "title": title,
         "x": cells.periods,
         "period": cells.period,
+        "unit": unit or f"count per {cells.period.replace('_', ' ')}",
         "lines": lines,
         "left_out": max(0, len(cells.groups) - max_lines),
     }
 
 
-def with_period(cells: Cells, period: str) -> Cells:
-    return replace(cells, period=period)
+def last_period_incomplete(cells: Cells, end: dt.date) -> str:
+    """The last period's label when the window ends inside it (its count is partial)."""
+    if not cells.periods or cells.not_shared:
+        return ""
+    following = next_period(period_start(end, cells.period), cells.period)
+    return "" if following == end + dt.timedelta(days=1) else cells.periods[-1]

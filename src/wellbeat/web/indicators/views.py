@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from wellbeat.analytics.indicators.catalogue import Indicator, IndicatorError
+from wellbeat.analytics.indicators.periods import period_start
 from wellbeat.governance.agreements import PURPOSES
 from wellbeat.lake.query import PERIODS
 from wellbeat.web.accounts.models import User
@@ -45,6 +46,7 @@ from wellbeat.web.indicators.reads import (
     chart_spec,
     download_rows,
     indicator_blocks,
+    last_period_incomplete,
 )
 from wellbeat.web.surveillance.evidence import layer_named, layer_names
 from wellbeat.web.surveillance.views import _table_download, data_end
@@ -233,6 +235,8 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError as exc:
         raise Http404(str(exc)) from exc
     start, end, problems = window(request, data_end())
+    if not request.GET.get("start"):  # whole periods: the first one is not cut short
+        start = period_start(start, period)
     download = request.GET.get("format", "")
     if download and download not in ("csv", "parquet"):
         raise Http404(f"no download format {download!r}: expected csv or parquet")
@@ -263,6 +267,7 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "type": "lines",
             "title": f"{indicator.name} by {period}",
             "period": period,
+            "unit": f"count per {period.replace('_', ' ')}",
             "x": blocks[0].series.periods if blocks else [],
             "lines": series_lines,
             "left_out": 0,
@@ -270,14 +275,12 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if series_lines
         else None
     )
+    unit = f"rate per {indicator.factor:,}" if rate else ""
     sections = []
     for i, block in enumerate(blocks):
         cells = block.breakdown
-        chart = (
-            chart_spec(cells, f"{indicator.name} by {by}: {block.agency.code}")
-            if cells is not None
-            else None
-        )
+        what = f"{indicator.name} by {by}: {block.agency.code}"
+        chart = chart_spec(cells, what, block=block, unit=unit) if cells is not None else None
         sections.append(
             {
                 "block": block,
@@ -330,6 +333,7 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sections": sections,
             "series_chart": series_chart,
             "rate": rate,
+            "incomplete": last_period_incomplete(blocks[0].series, end) if blocks else "",
             "query": urlencode(query),
             "purpose_label": PURPOSES.get(row.purpose, row.purpose),
         },

@@ -24,7 +24,7 @@
     Plotly.newPlot(el, traces, {
       height: small ? 320 : 380, margin: { l: 48, r: 16, t: small ? 16 : 36, b: 40 },
       title: { text: small ? "" : spec.title },
-      yaxis: { title: { text: "count per " + spec.period.replace("_", " ") }, rangemode: "tozero" },
+      yaxis: { title: { text: spec.unit }, rangemode: "tozero" },
       xaxis: { type: "category" },
       legend: { orientation: "h", y: -0.2 }, showlegend: true
     }, { displaylogo: false, responsive: true, displayModeBar: small ? false : "hover" });
