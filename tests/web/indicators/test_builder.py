@@ -62,6 +62,13 @@ def test_a_saved_indicator_is_the_catalogue_entry_the_form_describes(
     loaded = parse_catalogue(text, "export.yaml").indicators[0]
     assert loaded.code == "searches_by_race" and loaded.by == ("attribute:race",)
     assert loaded.numerator[0].attributes[0].equals == ("true",)
+    # The edit form shows what was saved, and saving it unchanged keeps the definition.
+    edit = Page(client.get(f"/indicators/{row.pk}/edit/").content)
+    assert edit.has("id_values_1")
+    response = _post(client, f"/indicators/{row.pk}/edit/")
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.definition["numerator"] == [{"kinds": ["stop"], "attributes": {"searched": "true"}}]
 
 
 @pytest.mark.parametrize(

@@ -224,7 +224,7 @@ def fields_from_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
     for i, (name, spec) in enumerate((term.get("attributes") or {}).items(), start=1):
         if i > CONDITION_ROWS:
             break
-        values = spec if isinstance(spec, list) else spec.get("equals", spec)
+        values = spec.get("equals", []) if isinstance(spec, Mapping) else spec
         values = values if isinstance(values, list) else [values]
         out[f"attribute_{i}"] = name
         out[f"values_{i}"] = ", ".join(str(v) for v in values)
