@@ -317,7 +317,8 @@ def test_the_sweep_catches_what_it_checks(served_demo: ServedDemo, browser: Any)
 
 
 def test_phone_screenshots(served_demo: ServedDemo, browser: Any) -> None:
-    """The user guide's phone screenshots, from the real demo (only with WELLBEAT_SCREENSHOTS)."""
+    """The user guide's phone screenshots (and the desktop ones of the analyst's indicator and
+    equity pages), from the real demo (only with WELLBEAT_SCREENSHOTS)."""
     from selenium.webdriver.common.by import By
 
     target = os.environ.get("WELLBEAT_SCREENSHOTS", "")
@@ -348,8 +349,16 @@ def test_phone_screenshots(served_demo: ServedDemo, browser: Any) -> None:
     browser.get(served_demo.base + "/indicators/")
     page_settled(browser)
     first = browser.find_element(By.CSS_SELECTOR, "main table#indicator-list a[href]")
-    shoot(first.get_attribute("href").removeprefix(served_demo.base), "phone-indicator")
+    indicator = first.get_attribute("href").removeprefix(served_demo.base)
+    shoot(indicator, "phone-indicator")
     shoot("/indicators/equity/", "phone-equity")
+    for path, name in ((indicator, "indicator-desktop"), ("/indicators/equity/", "equity-desktop")):
+        browser.set_window_size(*DESKTOP)
+        browser.get(served_demo.base + path)
+        page_settled(browser)
+        time.sleep(1.0)
+        browser.save_screenshot(str(out / f"{name}.png"))  # the top of the page
+    browser.set_window_size(*PHONE)
     browser.delete_all_cookies()
     sign_in(browser, served_demo, PERSONAS["care_coordinator"])
     shoot("/care/coordinator/", "phone-coordinator-queue")
