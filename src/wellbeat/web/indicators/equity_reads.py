@@ -298,6 +298,7 @@ class EquityTable:
             "type": "intervals",
             "title": f"{self.title}, {agency} (95% interval)",
             "label": f"{self.unit} (95% interval)",
+            "unit": self.unit,
             "rows": rows,
         }
 

@@ -48,7 +48,7 @@
       margin: { l: small ? 110 : 160, r: 16, t: small ? 8 : 36, b: 48 },
       title: { text: small ? "" : spec.title }, showlegend: true,
       legend: { orientation: "h", y: -0.35 },
-      xaxis: { title: { text: spec.label }, rangemode: "tozero" },
+      xaxis: { title: { text: spec.unit }, rangemode: "tozero" },
       yaxis: { type: "category", automargin: true }
     }, { displaylogo: false, responsive: true, displayModeBar: small ? false : "hover" });
   }
