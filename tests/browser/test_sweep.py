@@ -352,12 +352,22 @@ def test_phone_screenshots(served_demo: ServedDemo, browser: Any) -> None:
     indicator = first.get_attribute("href").removeprefix(served_demo.base)
     shoot(indicator, "phone-indicator")
     shoot("/indicators/equity/", "phone-equity")
-    for path, name in ((indicator, "indicator-desktop"), ("/indicators/equity/", "equity-desktop")):
+    desktop = (
+        (indicator, "indicator-desktop", "#agency-MPD h3"),  # the breakdown's chart and table
+        ("/indicators/equity/", "equity-desktop", "[data-indicator-chart^=chart-search-rate]"),
+    )
+    for path, name, selector in desktop:
         browser.set_window_size(*DESKTOP)
         browser.get(served_demo.base + path)
         page_settled(browser)
         time.sleep(1.0)
-        browser.save_screenshot(str(out / f"{name}.png"))  # the top of the page
+        browser.execute_script(
+            "var el = document.querySelector(arguments[0]);"
+            "if (el) { el.scrollIntoView(); window.scrollBy(0, -60); }",
+            selector,
+        )
+        time.sleep(0.3)
+        browser.save_screenshot(str(out / f"{name}.png"))
     browser.set_window_size(*PHONE)
     browser.delete_all_cookies()
     sign_in(browser, served_demo, PERSONAS["care_coordinator"])
