@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
+from wellbeat.governance import PERIODS
 from wellbeat.governance.agreements import PURPOSES
-from wellbeat.lake.query import PERIODS
 
 CATALOGUE_OPTION = click.option(
     "--catalogue",
@@ -252,7 +252,6 @@ def compute_command(
     from wellbeat.analytics.indicators import IndicatorError, write_table
     from wellbeat.analytics.indicators.catalogue import BY_CHOICES
     from wellbeat.governance import Refusal, valid_attribute_dimension
-    from wellbeat.lake.query import QueryError
     from wellbeat.web.bootstrap import has_hub_database, setup_django
 
     if out.suffix.lower() not in (".csv", ".parquet"):
@@ -296,6 +295,7 @@ def compute_command(
     except Exception as exc:  # unreadable settings or database
         raise click.ClickException(f"cannot open the hub in {data_dir}: {exc}") from exc
     from wellbeat.web.governance.indicators import governed_indicator
+    from wellbeat.web.governance.service import QueryError
 
     requester = _requester(user, agency)
     reading = purpose or "program_evaluation"
