@@ -67,6 +67,13 @@ def requester_for_user(user: User) -> Requester:
     )
 
 
+def requester_for_operator(agency: Agency, label: str) -> Requester:
+    """The hub's operator at the command line, reading for ``agency`` (no roles; audited
+    under ``label``, e.g. ``cli:alice``): the agency's own data in full, others' only as its
+    agreements allow."""
+    return Requester(UserContext(label, agency.code), agency, label=label)
+
+
 def requester_for_token(token: ApiToken) -> Requester:
     label = f"token:{token.prefix}"
     return Requester(UserContext(label, token.agency.code), token.agency, label=label)
