@@ -135,3 +135,29 @@ def test_partner_with_the_attribute_field_gets_the_breakdown_under_suppression(
             assert status in ("value", "zero", "suppressed")
             if status == "suppressed":
                 assert text.startswith("suppressed") and text != "0"
+
+
+def test_rates_over_an_indicator_denominator_by_group(
+    client: Any, world: Any, police_city: Any, login_as: Any
+) -> None:
+    _save(world, "mpd_analyst")
+    searches = {
+        "code": "searches_per_100_stops",
+        "name": "Searches per 100 stops",
+        "description": "Stops with a search, per 100 stops of the same group.",
+        "numerator": [{"kinds": ["stop"], "attributes": {"searched": "true"}}],
+        "denominator": {"indicator": "stops_by_race"},
+        "factor": 100,
+        "period": "week",
+        "by": ["attribute:race"],
+    }
+    row = _save(world, "mpd_analyst", searches)
+    login_as(client, world.users["mpd_analyst"])
+    rows = list(csv.DictReader(io.StringIO(client.get(_url(row, format="csv")).content.decode())))
+    got = {(r["period"], r["group"]): (int(r["count"]), float(r["rate"])) for r in rows}
+    # By hand: week 10 had 4 stops of White people (S0, S1 searched) and 1 of a Black person
+    # (S6, searched); week 11 had 3 stops of Black people (S7, S8 searched), 2 of White people.
+    assert got[("2025-W10", "white")] == (2, 50.0)
+    assert got[("2025-W10", "black")] == (1, 100.0)
+    assert got[("2025-W11", "black")] == (2, 66.667)
+    assert got[("2025-W11", "white")] == (0, 0.0)

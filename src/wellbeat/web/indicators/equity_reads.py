@@ -30,7 +30,6 @@ from wellbeat.geo import AreaLayer
 from wellbeat.governance import DataRequest, Refusal
 from wellbeat.web.accounts.models import Agency, User
 from wellbeat.web.governance.service import governed_extract
-from wellbeat.web.indicators.reads import day_window
 
 POLICE = "police"
 REFERENCE = "white"
@@ -38,6 +37,17 @@ VEIL_GROUP = "black"
 PER = 1000
 POPULATION_PREFIX = "population_"
 """An area layer property ``population_<race>`` holds that group's residents (optional)."""
+
+
+def day_window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The extract's bounds for the whole days ``start``..``end`` (inclusive).
+
+    The lake's days are UTC days on this branch; once periods are local days of the hub's
+    zone, the request takes the dates themselves and this is the one place to change."""
+    return (
+        dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
+    )
 
 
 def hub_zone() -> str:

@@ -1,5 +1,6 @@
 """A custom indicator as one viewer may see it: a series by period and a period x group table
-per agency, read through ``governed_aggregate`` as that viewer (each read audited).
+per agency, read through ``governed_indicator`` (the governed service's indicator reader, which
+the CLI uses too) as that viewer, each read audited.
 
 The viewer's own agency is read in full; every other agency that has an agreement with the
 viewer's agency is asked for by name, so a refusal is shown for that agency as "not shared with
@@ -14,54 +15,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from wellbeat.analytics.indicators.catalogue import Criteria, Indicator
+from wellbeat.analytics.indicators.catalogue import Catalogue, Indicator
 from wellbeat.analytics.indicators.periods import (
     next_period,
     period_label,
     period_start,
     period_starts,
 )
-from wellbeat.geo import load_layers
-from wellbeat.governance import DataRequest, Refusal
+from wellbeat.governance import Refusal
 from wellbeat.web.accounts.models import Agency, User
-from wellbeat.web.governance.service import data_dir, governed_aggregate
+from wellbeat.web.governance.indicators import MISSING, governed_indicator
+from wellbeat.web.governance.service import requester_for_user
 from wellbeat.web.surveillance.evidence import NOT_SHARED, SUPPRESSED, count_status
 
-MISSING = "(missing)"
-"""The group of events that do not carry the breakdown attribute."""
 TOTAL = "all"
 MAX_DAYS = 3 * 366
-
-
-def day_window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The request bounds of the whole days ``start``..``end`` (inclusive).
-
-    The lake's days are still UTC days here; when periods become local time the request takes
-    the dates themselves, and this is the one place to change."""
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
-    )
-
-
-def term_request(
-    term: Criteria, agency: str, *, start: dt.date, end: dt.date, period: str, by: str
-) -> DataRequest:
-    lower, upper = day_window(start, end)
-    return DataRequest(
-        kind="aggregate",
-        agencies=(agency,),
-        sectors=term.sectors,
-        kinds=term.kinds,
-        syndromes=term.syndromes,
-        codes=term.codes,
-        attributes=term.attributes,
-        start=lower,
-        end=upper,
-        period=period,
-        by=(by,) if by else (),
-        coarsen=True,
-    )
 
 
 @dataclass
@@ -76,6 +44,7 @@ class Cells:
     not_shared: str = ""
     min_cell: int = 1
     notes: list[str] = field(default_factory=list)
+    rates: dict[tuple[str, str], float | None] = field(default_factory=dict)
 
     def status(self, period: str, group: str) -> str:
         if self.not_shared:
@@ -92,11 +61,6 @@ class Cells:
         )
 
 
-def _label(value: Any, period: str) -> str:
-    day = value.date() if isinstance(value, dt.datetime) else value
-    return period_label(day, period) if isinstance(day, dt.date) else str(value)
-
-
 def read_cells(
     user: User,
     purpose: str,
@@ -107,57 +71,52 @@ def read_cells(
     end: dt.date,
     period: str,
     by: str,
+    denominator: Indicator | None = None,
     export: bool = False,
 ) -> Cells:
-    """The indicator's counts for one agency, summed over its numerator terms (the terms are
-    disjoint, so counts add up); a cell hidden in any term is hidden in the sum."""
+    """The indicator's counts (and rates) for one agency from ``start`` to ``end`` (inclusive
+    days), read by ``governed_indicator`` as the viewer: one audited governed read per
+    numerator term (and per term of an indicator denominator, with the same breakdown). A
+    refusal makes the whole table not shared, with its reason."""
+    catalogue = Catalogue(
+        (indicator,) if denominator is None else (indicator, denominator), "agency indicators"
+    )
+    result = governed_indicator(
+        requester_for_user(user),
+        purpose,
+        indicator,
+        catalogue,
+        period=period,
+        start=start,
+        end=end + dt.timedelta(days=1),
+        by=by or None,
+        agencies=(agency,),
+        export=export,
+    )
     out = Cells(period=period)
-    column = by
-    for term in indicator.numerator:
-        request = term_request(term, agency, start=start, end=end, period=period, by=by)
-        released = governed_aggregate(user, purpose, request, export=export)
-        if isinstance(released, Refusal):
-            return Cells(period=period, not_shared=released.message)
-        out.period = released.plan.period or period
-        out.min_cell = max(out.min_cell, released.plan.strictest_min_cell)
-        out.notes.extend(n for n in released.notes if n not in out.notes)
-        table = released.table
-        periods = table.column("period").to_pylist()
-        counts = table.column("count").to_pylist()
-        hidden = (
-            table.column("suppressed").to_pylist()
-            if "suppressed" in table.column_names
-            else [False] * table.num_rows
-        )
-        groups = table.column(column).to_pylist() if by and column in table.column_names else None
-        for i, (when, count) in enumerate(zip(periods, counts, strict=True)):
-            group = TOTAL if groups is None else (MISSING if groups[i] is None else str(groups[i]))
-            key = (_label(when, out.period), group)
-            if key in out.values and out.values[key] is None:
-                continue
-            if hidden[i] or count is None:
-                out.values[key] = None
-            else:
-                out.values[key] = (out.values.get(key) or 0.0) + float(count)
-    first = period_start(start, out.period)
+    first = period_start(start, period)
     out.periods = [
-        period_label(d, out.period)
-        for d in period_starts(first, end + dt.timedelta(days=1), out.period)
+        period_label(d, period) for d in period_starts(first, end + dt.timedelta(days=1), period)
     ]
+    if isinstance(result, Refusal):
+        out.not_shared = result.message
+        return out
+    out.notes = list(result.notes)
+    out.min_cell = max((r.plan.strictest_min_cell for r in result.releases), default=1)
+    table = result.table
+    labels = table.column("period_label").to_pylist()
+    groups = table.column("group").to_pylist() if "group" in table.column_names else None
+    rates = table.column("rate").to_pylist() if result.has_rates else None
     totals: dict[str, float] = {}
-    for (_, group), value in out.values.items():
-        totals[group] = totals.get(group, 0.0) + (value or 0.0)
+    for i, count in enumerate(table.column("count").to_pylist()):
+        group = TOTAL if groups is None else str(groups[i])
+        key = (str(labels[i]), group)
+        out.values[key] = None if count is None else float(count)
+        if rates is not None:
+            out.rates[key] = None if rates[i] is None else round(float(rates[i]), 3)
+        totals[group] = totals.get(group, 0.0) + (count or 0)
     out.groups = sorted(totals, key=lambda g: (g == MISSING, -totals[g], g))
     return out
-
-
-def population_total() -> int | None:
-    """The hub's population: the first area layer's total (as the CLI's rates use)."""
-    layers = sorted(load_layers(data_dir() / "areas"), key=lambda layer: layer.name)
-    if not layers:
-        return None
-    total = int(sum(int(p) for p in layers[0].population))
-    return total or None
 
 
 @dataclass
@@ -168,15 +127,15 @@ class AgencyBlock:
     own: bool
     series: Cells
     breakdown: Cells | None
-    rates: dict[tuple[str, str], float | None] = field(default_factory=dict)
-    denominators: dict[tuple[str, str], float | None] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return f"{self.agency.code} ({self.agency.name})"
 
     def rate(self, period: str, group: str) -> float | None:
-        return self.rates.get((period, group))
+        """The rate of a breakdown cell, or of the series when ``group`` is the total."""
+        cells = self.series if group == TOTAL or self.breakdown is None else self.breakdown
+        return cells.rates.get((period, group))
 
 
 def agencies_for(user: User) -> list[tuple[Agency, bool]]:
@@ -192,23 +151,6 @@ def agencies_for(user: User) -> list[tuple[Agency, bool]]:
     return [(user.agency, True), *((a, False) for a in providers)]
 
 
-def _rates(
-    block: AgencyBlock,
-    table: Cells,
-    indicator: Indicator,
-    denominator: dict[tuple[str, str], float | None] | float | None,
-) -> None:
-    """Rate per (period, group): count / denominator x factor where both are visible."""
-    for period in table.periods:
-        for group in table.groups or [TOTAL]:
-            count = table.count(period, group)
-            den = denominator.get((period, group)) if isinstance(denominator, dict) else denominator
-            block.denominators[(period, group)] = den
-            block.rates[(period, group)] = (
-                round(count / den * indicator.factor, 3) if count is not None and den else None
-            )
-
-
 def indicator_blocks(
     user: User,
     purpose: str,
@@ -221,35 +163,21 @@ def indicator_blocks(
     denominator: Indicator | None = None,
     export: bool = False,
 ) -> list[AgencyBlock]:
-    """Every agency's block for the page (or its download): its series, its breakdown, and
-    rates where the indicator has a denominator (a population, or the denominator indicator
-    read for the same agency, period and breakdown)."""
+    """Every agency's block for the page (or its download): its series and its breakdown,
+    with rates where the indicator has a denominator (by group only over an indicator
+    denominator: the hub does not know each group's population)."""
     blocks = []
-    population = (
-        population_total()
-        if indicator.denominator and indicator.denominator.kind == "population"
-        else None
-    )
-
-    def read(ind: Indicator, agency: str, group_by: str, at: str) -> Cells:
-        return read_cells(
-            user, purpose, ind, agency, start=start, end=end, period=at, by=group_by, export=export
-        )
-
     for agency, own in agencies_for(user):
-        series = read(indicator, agency.code, "", period)
-        breakdown = read(indicator, agency.code, by, period) if by else None
-        block = AgencyBlock(agency, own, series, breakdown)
-        for cells, group_by in ((series, ""), (breakdown, by)):
-            if cells is None or cells.not_shared or indicator.denominator is None:
-                continue
-            if indicator.denominator.kind == "population":
-                _rates(block, cells, indicator, population)
-            elif denominator is not None:
-                den = read(denominator, agency.code, group_by, cells.period)
-                keys = [(p, g) for p in cells.periods for g in cells.groups or [TOTAL]]
-                _rates(block, cells, indicator, {key: den.count(*key) for key in keys})
-        blocks.append(block)
+        args: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "period": period,
+            "denominator": denominator,
+            "export": export,
+        }
+        series = read_cells(user, purpose, indicator, agency.code, by="", **args)
+        breakdown = read_cells(user, purpose, indicator, agency.code, by=by, **args) if by else None
+        blocks.append(AgencyBlock(agency, own, series, breakdown))
     return blocks
 
 
