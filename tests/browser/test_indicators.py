@@ -48,8 +48,8 @@ def test_analyst_builds_an_indicator_and_opens_it_and_the_equity_page(
     driver: Any, hub_url: Any, sign_in: Any, world: Any, hub_data_dir: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from tests.web.indicators.conftest import FIRST, LAST, ingest_stops
     from tests.web.governance.lake_support import write_areas
+    from tests.web.indicators.conftest import FIRST, LAST, ingest_stops
 
     write_areas(hub_data_dir)
     ingest_stops(hub_data_dir)
