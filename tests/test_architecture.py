@@ -1,8 +1,9 @@
 """Architecture rules checked on the source itself, not remembered.
 
 1. One governed path for every read: no module under ``wellbeat.web`` other than the
-   governance service imports the lake's engine or queries, DuckDB or ``pyarrow.parquet`` /
-   ``pyarrow.dataset``, or opens Parquet files. The hub's status page may read batch manifests
+   governance service, and no command in ``GOVERNED_COMMANDS``, imports the lake's engine or
+   queries, DuckDB or ``pyarrow.parquet`` / ``pyarrow.dataset``, or opens Parquet files. The
+   hub's status page (and a command finding the lake's time span) may read batch manifests
    (metadata about batches, never events) through the few names listed in
    ``MANIFEST_READERS``.
 2. ``wellbeat.governance`` is framework-free: it never imports Django, ninja or the web app.
@@ -31,7 +32,10 @@ MANIFEST_READERS: dict[str, frozenset[str]] = {
     "wellbeat.web.hub.status": frozenset(
         {"LakeError", "list_batches", "read_manifest", "BatchManifest", "lake_stats", "LakeStats"}
     ),
+    "wellbeat.cli.indicators": frozenset({"list_batches"}),
 }
+GOVERNED_COMMANDS = (PACKAGE / "cli" / "indicators.py",)
+"""CLI commands that read shared data: through the governed service only (issue 10)."""
 """Web modules allowed to import these names from ``wellbeat.lake.store`` (manifests and
 batch statistics only; no event rows)."""
 
@@ -111,6 +115,17 @@ def test_no_web_module_reads_the_lake_except_the_governed_service() -> None:
         for v in lake_read_violations(path, path.read_text(encoding="utf-8"))
     ]
     assert not violations, "direct lake reads outside the governed service:\n" + "\n".join(
+        map(str, violations)
+    )
+
+
+def test_commands_that_read_shared_data_go_through_the_governed_service() -> None:
+    violations = [
+        v
+        for path in GOVERNED_COMMANDS
+        for v in lake_read_violations(path, path.read_text(encoding="utf-8"))
+    ]
+    assert not violations, "direct lake reads in a CLI command:\n" + "\n".join(
         map(str, violations)
     )
 

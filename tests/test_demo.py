@@ -74,6 +74,7 @@ def test_demo_command_loads_data_and_prints_logins(tmp_path: Path) -> None:
         "auditor",
     }
     assert summary["agreements"] >= 3
+    assert summary["indicators"] == 3  # the MPD analyst's demo indicators
     assert summary["directory_services"] > 0
     assert summary["crisis_calls"] > 0  # the city's crisis calls replayed through triage
     assert summary["alerts_raised"] > 0  # the tiny city's planted spikes are detected

@@ -51,6 +51,7 @@ PERSONAS = {
     "agency_admin": "mpd-agency-admin",
     "analyst": "chd-analyst",
     "analyst_with_little_shared": "ome-analyst",
+    "police_analyst": "mpd-analyst",
     "officer": "mpd-officer",
     "program_manager": "chd-program-manager",
     "clinician": "nbh-clinician",
@@ -179,6 +180,25 @@ def nav_urls(driver: Any) -> list[str]:
     return list(dict.fromkeys([home, *hrefs]))
 
 
+LISTED_PAGES = {"/indicators/": "main table#indicator-list a[href]"}
+"""Pages reached from a navigation page's list rather than the navigation itself (each of the
+analyst's saved indicators): swept as pages too."""
+
+
+def listed_urls(driver: Any, urls: list[str]) -> list[str]:
+    found: list[str] = []
+    for url in urls:
+        selector = next((s for path, s in LISTED_PAGES.items() if url.endswith(path)), None)
+        if selector is None:
+            continue
+        driver.get(url)
+        page_settled(driver)
+        found += driver.execute_script(
+            f"return [...document.querySelectorAll({selector!r})].map(a => a.href)"
+        )
+    return list(dict.fromkeys(found))
+
+
 def _script(name: str) -> str:
     """A check run in the page (a function body; ``return`` gives its result)."""
     return (Path(__file__).parent / "sweep" / name).read_text(encoding="utf-8")
@@ -242,6 +262,7 @@ def test_every_page_of_every_role(served_demo: ServedDemo, browser: Any, persona
     sign_in(browser, served_demo, username)
     urls = nav_urls(browser)
     assert len(urls) >= 2, f"{username} has no navigation"
+    urls += listed_urls(browser, urls)
     problems: list[str] = []
     seen_links: set[str] = set(urls)  # visited as pages anyway
     for url in urls:
@@ -296,7 +317,8 @@ def test_the_sweep_catches_what_it_checks(served_demo: ServedDemo, browser: Any)
 
 
 def test_phone_screenshots(served_demo: ServedDemo, browser: Any) -> None:
-    """The user guide's phone screenshots, from the real demo (only with WELLBEAT_SCREENSHOTS)."""
+    """The user guide's phone screenshots (and the desktop ones of the analyst's indicator and
+    equity pages), from the real demo (only with WELLBEAT_SCREENSHOTS)."""
     from selenium.webdriver.common.by import By
 
     target = os.environ.get("WELLBEAT_SCREENSHOTS", "")
@@ -322,6 +344,31 @@ def test_phone_screenshots(served_demo: ServedDemo, browser: Any) -> None:
     page_settled(browser)
     first_alert = browser.find_element(By.CSS_SELECTOR, "main table a[href*='/alerts/']")
     shoot(first_alert.get_attribute("href").removeprefix(served_demo.base), "phone-alert")
+    browser.delete_all_cookies()
+    sign_in(browser, served_demo, PERSONAS["police_analyst"])
+    browser.get(served_demo.base + "/indicators/")
+    page_settled(browser)
+    first = browser.find_element(By.CSS_SELECTOR, "main table#indicator-list a[href]")
+    indicator = first.get_attribute("href").removeprefix(served_demo.base)
+    shoot(indicator, "phone-indicator")
+    shoot("/indicators/equity/", "phone-equity")
+    desktop = (
+        (indicator, "indicator-desktop", "#agency-MPD h3"),  # the breakdown's chart and table
+        ("/indicators/equity/", "equity-desktop", "[data-indicator-chart^=chart-search-rate]"),
+    )
+    for path, name, selector in desktop:
+        browser.set_window_size(*DESKTOP)
+        browser.get(served_demo.base + path)
+        page_settled(browser)
+        time.sleep(1.0)
+        browser.execute_script(
+            "var el = document.querySelector(arguments[0]);"
+            "if (el) { el.scrollIntoView(); window.scrollBy(0, -60); }",
+            selector,
+        )
+        time.sleep(0.3)
+        browser.save_screenshot(str(out / f"{name}.png"))
+    browser.set_window_size(*PHONE)
     browser.delete_all_cookies()
     sign_in(browser, served_demo, PERSONAS["care_coordinator"])
     shoot("/care/coordinator/", "phone-coordinator-queue")

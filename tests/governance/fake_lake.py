@@ -44,6 +44,9 @@ def matches(event: dict[str, Any], f: EventFilter) -> bool:
         return False
     if f.syndromes is not None and not set(event["syndromes"]) & set(f.syndromes):
         return False
+    attributes = event.get("attributes") or {}
+    if not all(c.matches(attributes.get(c.name)) for c in f.attributes):
+        return False
     if f.start is not None and _key(event, f.start) < f.start:
         return False
     return not (f.end is not None and _key(event, f.end) >= f.end)
@@ -80,6 +83,9 @@ class FakeEngine:
                     keys = [(*k, "|".join(sorted(set(e["syndromes"])))) for k in keys]
                 elif dim.startswith("area_"):
                     keys = [(*k, area_of(e["neighbourhood"], dim[5:])) for k in keys]
+                elif dim.startswith("attribute:"):
+                    value = (e.get("attributes") or {}).get(dim.removeprefix("attribute:"))
+                    keys = [(*k, value) for k in keys]
                 else:
                     keys = [(*k, e[dim]) for k in keys]
             for k in keys:
@@ -87,7 +93,7 @@ class FakeEngine:
         names = (["area"] if q.area_layer else []) + (["period"] if q.period else []) + list(q.by)
         if not names:
             return pa.table({"count": pa.array([sum(counts.values())], pa.int64())})
-        ordered = sorted(counts)
+        ordered = sorted(counts, key=lambda k: tuple((v is None, v or "") for v in k))
         columns: dict[str, Any] = {}
         for j, name in enumerate(names):
             kind = pa.date32() if name == "period" else pa.string()
@@ -124,6 +130,7 @@ def event(
     sector: str = "fire_ems",
     kind: str = "ems_response",
     sex: str = "female",
+    attributes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "agency": agency,
@@ -136,5 +143,6 @@ def event(
         "sensitivity": list(sensitivity),
         "sex": sex,
         "age_band": "30-34",
+        "attributes": dict(attributes or {}),
         "event_id": f"{agency}-{when.isoformat()}",
     }

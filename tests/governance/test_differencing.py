@@ -2,10 +2,10 @@
 questions and combines everything it received; no suppressed count may follow from it.
 
 The attacker's unknowns are as fine as the data: one per distinct (agency, neighbourhood,
-exact time, sector, kind, syndromes, sex) of another agency's events, and it knows every other
-combination is zero and its own agency's events exactly. Each released count is an equation
-over those unknowns; a hidden count is recoverable when its vector lies in the row space of
-the equations (exact rational elimination). See docs/threat-model.md section 4.
+exact time, sector, kind, syndromes, sex, precinct attribute) of another agency's events, and it
+knows every other combination is zero and its own agency's events exactly. Each released count
+is an equation over those unknowns; a hidden count is recoverable when its vector lies in the
+row space of the equations (exact rational elimination). See docs/threat-model.md section 4.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from gov_world import HUB_KEY, LAYERS, NOW, agreement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wellbeat.governance import DataRequest, Plan, UserContext, plan
+from wellbeat.governance import AttributeCondition, DataRequest, Plan, UserContext, plan
 from wellbeat.governance.execute import run_plan
 from wellbeat.governance.release import Release
 from wellbeat.governance.resolution import period_start
@@ -30,6 +30,7 @@ PURPOSE = "public_health_surveillance"
 START = datetime(2025, 5, 5, tzinfo=UTC)  # a Monday
 SYNDROMES = ("overdose", "opioid_overdose", "self_harm")
 KINDS = ("ems_response", "ems_transfer")
+PRECINCTS = ("1", "2", None)  # None: the event carries no precinct attribute
 
 
 class RowSpace:
@@ -131,6 +132,7 @@ class Attacker:
                 e["kind"],
                 shared,
                 e["sex"] if "sex" in deal.fields else None,
+                precinct(e) if "attribute:precinct" in deal.fields else None,
             )
             cells.setdefault(key, set()).add(self.unknown[fine_key(e)])
         return {k: frozenset(v) for k, v in cells.items()}
@@ -148,7 +150,13 @@ def fine_key(e: dict[str, Any]) -> tuple[Any, ...]:
         e["kind"],
         frozenset(e["syndromes"]),
         e["sex"],
+        precinct(e),
     )
+
+
+def precinct(e: dict[str, Any]) -> str | None:
+    value: str | None = (e.get("attributes") or {}).get("precinct")
+    return value
 
 
 def in_scope(e: dict[str, Any], scope: frozenset[str] | None) -> frozenset[str]:
@@ -175,6 +183,9 @@ def counts_in(decided: Plan, e: dict[str, Any], row: dict[str, Any], dims: list[
     labels = in_scope(e, None if deal is None else deal.syndromes)
     if grant.syndromes is not None and not labels & grant.syndromes:
         return False
+    conditions = decided.request.attributes
+    if not all(c.matches((e.get("attributes") or {}).get(c.name)) for c in conditions):
+        return False
     day = e["occurred_at"].date()
     if deal is not None and deal.finest_period is not None:
         first = period_start(day, deal.finest_period)
@@ -197,6 +208,8 @@ def counts_in(decided: Plan, e: dict[str, Any], row: dict[str, Any], dims: list[
             if row[dim] not in allowed:
                 return False
         if dim in ("sex", "kind", "sector") and e[dim] != row[dim]:
+            return False
+        if dim == "attribute:precinct" and precinct(e) != row[dim]:
             return False
     return True
 
@@ -334,7 +347,16 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
             finest_layer=draw(st.sampled_from(["neighbourhood", "beat"])),
             finest_period=draw(st.sampled_from(["day", "week"])),
             syndromes=draw(st.sampled_from([None, frozenset({"overdose", "opioid_overdose"})])),
-            fields=draw(st.sampled_from([frozenset(), frozenset({"sex"})])),
+            fields=draw(
+                st.sampled_from(
+                    [
+                        frozenset(),
+                        frozenset({"sex"}),
+                        frozenset({"attribute:precinct"}),
+                        frozenset({"sex", "attribute:precinct"}),
+                    ]
+                )
+            ),
         ),
         agreement(
             id="A-2",
@@ -343,6 +365,7 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
             finest_layer=draw(st.sampled_from(["beat", "district"])),
             finest_period=draw(st.sampled_from(["day", "week", "month"])),
             syndromes=None,
+            fields=draw(st.sampled_from([frozenset(), frozenset({"attribute:precinct"})])),
         ),
     ]
     if draw(st.booleans()):  # a second agreement from EMS, on another grid
@@ -376,6 +399,9 @@ def worlds(draw: Any) -> tuple[list[Any], list[dict[str, Any]]]:
                 ),
                 kind=draw(st.sampled_from(KINDS)),
                 sex=draw(st.sampled_from(["female", "male"])),
+                attributes=(
+                    {} if (p := draw(st.sampled_from(PRECINCTS))) is None else {"precinct": p}
+                ),
             )
         )
     # Repeat some events so that cells at or above k occur.
@@ -408,7 +434,30 @@ def attacks(draw: Any) -> list[DataRequest]:
                 end=end,
                 area_layer=draw(st.sampled_from([None, "neighbourhood", "beat", "district"])),
                 period=draw(st.sampled_from([None, "day", "week", "month"])),
-                by=draw(st.sampled_from([(), ("agency",), ("syndrome",), ("sex",), ("kind",)])),
+                by=draw(
+                    st.sampled_from(
+                        [
+                            (),
+                            ("agency",),
+                            ("syndrome",),
+                            ("sex",),
+                            ("kind",),
+                            ("attribute:precinct",),
+                            ("attribute:precinct", "sex"),
+                        ]
+                    )
+                ),
+                attributes=draw(
+                    st.sampled_from(
+                        [
+                            (),
+                            (),
+                            (AttributeCondition("precinct", equals=("1",)),),
+                            (AttributeCondition("precinct", equals=("1", "2")),),
+                            (AttributeCondition("precinct", greater_than=1),),
+                        ]
+                    )
+                ),
                 coarsen=True,
             )
         )

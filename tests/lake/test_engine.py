@@ -18,6 +18,7 @@ from wellbeat.ingest import ingest_batch
 from wellbeat.lake.engine import DuckDBEngine, EngineError, open_engine
 from wellbeat.lake.query import (
     AggregateQuery,
+    AttributeCondition,
     EventFilter,
     ExtractQuery,
     QueryError,
@@ -41,8 +42,21 @@ SOURCES = {
 }
 
 
+def _attributes(rng: random.Random) -> list[tuple[str, str]]:
+    """A precinct (or none) and a dose count (sometimes not a number, sometimes absent)."""
+    out = [("disposition", "transported")]
+    precinct = rng.choice(["1", "2", "3", None])
+    if precinct is not None:
+        out.append(("precinct", precinct))
+    doses = rng.choice(["0", "1", "2", " 3", "x", None])
+    if doses is not None:
+        out.append(("doses", doses))
+    return out
+
+
 def _world_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed)
+    attribute_rng = random.Random(seed + 1)  # its own stream: the other columns stay as they were
     batches: dict[str, list[dict[str, Any]]] = {}
     for agency, (sector, kinds) in SOURCES.items():
         rows = []
@@ -73,6 +87,7 @@ def _world_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
                     person_token=f"P{rng.randrange(40)}",
                     sex=rng.choice(["female", "male", None]),
                     age_band=rng.choice(["20-24", "30-34", "90+", None]),
+                    attributes=_attributes(attribute_rng),
                 )
             )
         batches[agency] = rows
@@ -143,6 +158,9 @@ def _matches(row: dict[str, Any], f: EventFilter) -> bool:
         return False
     if set(row["sensitivity"]) & set(f.sensitivity_excluded):
         return False
+    attributes = dict(row["attributes"])
+    if not all(c.matches(attributes.get(c.name)) for c in f.attributes):
+        return False
     return row["person_token"] not in f.person_tokens_excluded
 
 
@@ -161,6 +179,9 @@ def python_aggregate(rows: list[dict[str, Any]], q: AggregateQuery) -> Counter[t
         for dim in q.by:
             if dim == "syndrome":
                 keys = [[*k, s] for k in keys for s in sorted(set(row["syndromes"]))]
+            elif dim.startswith("attribute:"):
+                value = dict(row["attributes"]).get(dim.removeprefix("attribute:"))
+                keys = [[*k, value] for k in keys]
             else:
                 keys = [[*k, row[dim]] for k in keys]
         for k in keys:
@@ -205,6 +226,22 @@ QUERIES = [
         period="week",
         by=("agency", "syndrome"),
     ),
+    AggregateQuery(EventFilter(), period="month", by=("attribute:precinct",)),
+    AggregateQuery(
+        EventFilter(attributes=(AttributeCondition("doses", greater_than=0.5),)),
+        area_layer="beat",
+        by=("agency", "attribute:precinct"),
+    ),
+    AggregateQuery(
+        EventFilter(
+            kinds=("incident", "ed_visit"),
+            attributes=(
+                AttributeCondition("precinct", equals=("1", "3")),
+                AttributeCondition("doses", equals=("x",)),
+            ),
+        ),
+        by=("attribute:doses",),
+    ),
 ]
 
 
@@ -228,6 +265,9 @@ def test_aggregate_columns_are_area_period_by_then_count(world: Any) -> None:
         assert table.column_names == ["area", "period", "kind", "agency", "count"]
         assert str(table.schema.field("period").type) == "date32[day]"
         assert str(table.schema.field("count").type) == "int64"
+    by_precinct = engine.aggregate(AggregateQuery(EventFilter(), by=("attribute:precinct",)))
+    assert by_precinct.column_names == ["attribute:precinct", "count"]
+    assert by_precinct["attribute:precinct"].to_pylist() == ["1", "2", "3", None]  # kept, last
 
 
 _QUERY_SPACE = st.builds(
@@ -270,6 +310,9 @@ def test_property_cube_and_events_give_identical_tables(world: Any, q: Aggregate
 def test_cube_is_not_used_when_it_cannot_answer() -> None:
     assert not cube_answers(AggregateQuery(EventFilter(), by=("sex",)))
     assert not cube_answers(AggregateQuery(EventFilter(codes=("apco:EDP",))))
+    assert not cube_answers(AggregateQuery(EventFilter(), by=("attribute:precinct",)))
+    precinct = AttributeCondition("precinct", equals=("1",))
+    assert not cube_answers(AggregateQuery(EventFilter(attributes=(precinct,))))
     assert not cube_answers(AggregateQuery(EventFilter(start=datetime(2024, 1, 1, 6))))
     assert not cube_answers(AggregateQuery(EventFilter(person_tokens_excluded=("P1",))))
     assert not cube_answers(AggregateQuery(EventFilter(syndromes=("overdose",)), by=("syndrome",)))

@@ -102,6 +102,9 @@ def demo(
     from wellbeat.web.governance.demo import seed_agreements
 
     agreements = seed_agreements()
+    from wellbeat.web.indicators.demo import seed_indicators
+
+    indicators = seed_indicators()
     start, end = _city_span(pipeline.agencies_dir)
     directory = _load_directory(end)
     from wellbeat.web.care.demo import DEMO_CONTACT_PASSPHRASE, seed_care_activity
@@ -131,6 +134,7 @@ def demo(
                         for login in logins
                     ],
                     "agreements": len(agreements),
+                    "indicators": len(indicators),
                     "directory_services": directory,
                     "crisis_calls": care.calls,
                     "encounters": care.encounters,
@@ -143,6 +147,8 @@ def demo(
         )
     else:
         click.echo(f"\n{len(agreements)} demo agreements between the agencies.")
+        if indicators:
+            click.echo(f"{len(indicators)} custom indicators of the MPD analyst (My indicators).")
         click.echo(f"{directory} services in the shared directory (HSDS 3.0).")
         if not care.already_seeded:
             click.echo(

@@ -1,20 +1,39 @@
 """``wellbeat indicators``: the indicator catalogue, and computing indicators at the hub.
 
-``compute`` is a hub administrator's tool: it reads the hub's own lake directly, as the hub,
-with no agreement applied and no entry in the web app's audit log. Users read indicators
-through the web app, whose governed service applies agreements and audits (docs/indicators.md).
+``compute`` reads through the web app's governed service, as a named user or as an agency
+reading its own data: agreements decide what another agency's counts show, small cells are
+suppressed, and every read is in the audit log (docs/indicators.md). It never opens the lake
+itself.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any
 
 import click
 
-from wellbeat.lake.query import PERIODS, Period
+from wellbeat.governance import PERIODS
+from wellbeat.governance.agreements import PURPOSES
+
+CATALOGUE_OPTION = click.option(
+    "--catalogue",
+    "catalogue_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An indicator catalogue YAML file (docs/indicators.md); default: the shipped one.",
+)
+
+
+def _catalogue(path: Path | None) -> Any:
+    from wellbeat.analytics.indicators import IndicatorError, load_catalogue
+
+    try:
+        return load_catalogue(path)
+    except IndicatorError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def register(cli: click.Group) -> None:
@@ -28,14 +47,15 @@ def indicators_group() -> None:
 
 
 @indicators_group.command("list")
+@CATALOGUE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def list_command(as_json: bool) -> None:
-    """List the shipped indicator catalogue (code, period, rate factor, name), then the care
-    measures computed from the hub's care records (per period on /care/measures/)."""
-    from wellbeat.analytics.indicators import default_catalogue
+def list_command(catalogue_file: Path | None, as_json: bool) -> None:
+    """List the indicator catalogue (code, period, rate factor, name; the shipped one unless
+    --catalogue names a file), then the care measures computed from the hub's care records
+    (per period on /care/measures/)."""
     from wellbeat.care.measures import MEASURES
 
-    catalogue = default_catalogue()
+    catalogue = _catalogue(catalogue_file)
     if as_json:
         items = [
             {
@@ -49,6 +69,7 @@ def list_command(as_json: bool) -> None:
                 else (i.denominator.indicator or i.denominator.kind),
                 "unreliable_below": i.unreliable_below,
                 "governable": i.governable,
+                "by": list(i.by),
                 "references": list(i.references),
             }
             for i in catalogue
@@ -96,6 +117,46 @@ def _lake_window(data_dir: Path) -> tuple[date, date] | None:
     return first, last + timedelta(1)
 
 
+def _operator() -> str:
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return f"cli:{name}"[:150]
+
+
+def _requester(user: str | None, agency: str | None) -> Any:
+    """The governed service's requester: a named, active user, or an agency (the operator)."""
+    from wellbeat.web.accounts.models import Agency, User
+    from wellbeat.web.governance.service import requester_for_operator, requester_for_user
+
+    if user is not None:
+        found = User.objects.select_related("agency").filter(username=user).first()
+        if found is None:
+            raise click.ClickException(f"--user {user}: no such user on this hub")
+        if not found.is_active or found.agency is None:
+            raise click.ClickException(
+                f"--user {user}: the account is inactive or belongs to no agency"
+            )
+        return requester_for_user(found)
+    found_agency = Agency.objects.filter(code=agency).first()
+    if found_agency is None:
+        known = ", ".join(Agency.objects.order_by("code").values_list("code", flat=True))
+        raise click.ClickException(
+            f"--agency {agency}: no such agency (agencies: {known or 'none'})"
+        )
+    return requester_for_operator(found_agency, f"{_operator()} for {found_agency.code}")
+
+
+NO_HUB = (
+    "{dir} has no hub database: the governed service needs one to apply agreements and write "
+    "the audit log. Create it with `wellbeat users add-agency --data-dir {dir} CODE --name NAME "
+    "--sector SECTOR` (which creates and migrates it; then read as --agency CODE, or invite "
+    "users with `wellbeat users invite`), or `wellbeat manage --data-dir {dir} migrate`; with "
+    "PostgreSQL set WELLBEAT_DATABASE_URL first."
+)
+
+
 @indicators_group.command("compute")
 @click.option(
     "--data-dir",
@@ -104,6 +165,7 @@ def _lake_window(data_dir: Path) -> tuple[date, date] | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="The hub's data directory (default: $WELLBEAT_DATA_DIR).",
 )
+@CATALOGUE_OPTION
 @click.option(
     "--indicator",
     "codes",
@@ -111,29 +173,53 @@ def _lake_window(data_dir: Path) -> tuple[date, date] | None:
     multiple=True,
     help="Indicator code (repeat for several; see `wellbeat indicators list`).",
 )
-@click.option("--layer", help="Area layer to break counts down by (e.g. beat, tract).")
 @click.option(
     "--period",
     type=click.Choice(PERIODS),
     help="Period type of the series (default: each indicator's own).",
 )
 @click.option(
+    "--by",
+    help="Break counts down by attribute:NAME (e.g. attribute:precinct), sex, age_band, kind "
+    "or sector: the `group` column; events without the attribute are the group (missing).",
+)
+@click.option("--layer", help="Area layer to break counts down by (e.g. beat, tract).")
+@click.option(
     "--start",
     type=click.DateTime(["%Y-%m-%d"]),
-    help="First day, inclusive, UTC (default: the lake's first event day).",
+    help="First day, inclusive (default: the lake's first event day).",
 )
 @click.option(
     "--end",
     type=click.DateTime(["%Y-%m-%d"]),
-    help="Day after the last, exclusive, UTC (default: the day after the lake's last event).",
+    help="Day after the last, exclusive (default: the day after the lake's last event).",
 )
 @click.option(
     "--table",
     type=click.Choice(["series", "areas"]),
     default="series",
     show_default=True,
-    help="series: period x indicator [x area], zero-filled; areas: area x indicator over the "
-    "whole window (needs --layer).",
+    help="series: one row per period [x area] [x group], zero-filled; areas: totals over the "
+    "whole window per area [x group] (needs --layer).",
+)
+@click.option("--user", help="Read as this hub user (their agency, roles and agreements).")
+@click.option(
+    "--agency",
+    help="Read as this agency's operator: its own data in full (audited as the OS user).",
+)
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    help="With --user: read only these agencies (repeat for several), all or nothing: a "
+    "refusal names what the agreements miss. Default: the user's agency and every provider "
+    "an agreement allows (the others are left out with a note).",
+)
+@click.option(
+    "--purpose",
+    type=click.Choice(sorted(PURPOSES)),
+    help="Why the data is read (required with --user; default with --agency: "
+    "program_evaluation). Agreements are per purpose.",
 )
 @click.option(
     "--out",
@@ -144,39 +230,66 @@ def _lake_window(data_dir: Path) -> tuple[date, date] | None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def compute_command(
     data_dir: Path,
+    catalogue_file: Path | None,
     codes: tuple[str, ...],
-    layer: str | None,
     period: str | None,
+    by: str | None,
+    layer: str | None,
     start: datetime | None,
     end: datetime | None,
     table: str,
+    user: str | None,
+    agency: str | None,
+    providers: tuple[str, ...],
+    purpose: str | None,
     out: Path,
     as_json: bool,
 ) -> None:
-    """Compute indicators from the hub's lake and write them as CSV or Parquet.
+    """Compute indicators through the governed service and write them as CSV or Parquet.
 
-    For hub administrators: this reads the whole lake as the hub, with no agreement applied
-    and no entry in the web app's audit log; share results only as agreements allow. Rates use
-    the layer's populations (without --layer, the first layer's total population); rates on
-    fewer than 20 events are flagged unreliable.
+    Columns: [indicator] [area] period [group] count, then denominator, rate and unreliable
+    when the indicator has a denominator (none with --by and a population denominator).
+    `indicator` appears with several --indicator, `area` with --layer, `group` with --by.
+    Reads as --user (another agency's counts as its agreements allow, small cells empty) or
+    as --agency (that agency's own data in full); every read is in the audit log. Needs the
+    hub's database in the data directory.
     """
-    from wellbeat.analytics.indicators import (
-        area_table,
-        default_catalogue,
-        time_series,
-        write_table,
-    )
-    from wellbeat.geo import AreaLayerError, load_layers
-    from wellbeat.lake.engine import DuckDBEngine, EngineError
-    from wellbeat.lake.query import QueryError
+    import pyarrow as pa
+
+    from wellbeat.analytics.indicators import IndicatorError, write_table
+    from wellbeat.analytics.indicators.catalogue import BY_CHOICES
+    from wellbeat.governance import Refusal, valid_attribute_dimension
+    from wellbeat.web.bootstrap import has_hub_database, setup_django
 
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise click.ClickException(f"--out {out}: expected a .csv or .parquet file")
-    catalogue = default_catalogue()
+    if (user is None) == (agency is None):
+        raise click.ClickException("give exactly one of --user USERNAME or --agency CODE")
+    if providers and user is None:
+        raise click.ClickException("--provider goes with --user (--agency reads its own data)")
+    if user is not None and purpose is None:
+        raise click.ClickException(
+            f"--user reads need --purpose (one of {', '.join(sorted(PURPOSES))})"
+        )
+    if by is not None and by not in BY_CHOICES and not valid_attribute_dimension(by):
+        raise click.ClickException(
+            f"--by {by!r}: expected attribute:NAME (NAME matching [a-z][a-z0-9_]*) or one of "
+            f"{', '.join(BY_CHOICES)}"
+        )
+    if table == "areas" and layer is None:
+        raise click.ClickException("--table areas needs --layer")
+    chosen = _catalogue(catalogue_file)
     try:
-        indicators = [catalogue.get(code) for code in codes]
+        indicators = [chosen.get(code) for code in codes]
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
+    if not has_hub_database(data_dir):
+        raise click.ClickException(NO_HUB.format(dir=data_dir))
+    layers = _layer_names(data_dir)
+    if layer is not None and layer not in layers:
+        raise click.ClickException(
+            f"--layer {layer!r}: no such area layer (layers: {', '.join(layers) or 'none'})"
+        )
     window = _lake_window(data_dir)
     first = start.date() if start is not None else (window[0] if window else None)
     stop = end.date() if end is not None else (window[1] if window else None)
@@ -185,49 +298,86 @@ def compute_command(
     if stop <= first:
         raise click.ClickException(f"--end {stop} is not after --start {first}")
     try:
-        layers = {lay.name: lay for lay in load_layers(data_dir / "areas")}
-    except (AreaLayerError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    areas = None
-    if layer is not None:
-        if layer not in layers:
-            raise click.ClickException(
-                f"--layer {layer!r}: no such area layer (layers: {', '.join(layers) or 'none'})"
-            )
-        areas = layers[layer]
-    if table == "areas" and areas is None:
-        raise click.ClickException("--table areas needs --layer")
-    population = next(iter(layers.values())).total_population if layers else None
-    engine = DuckDBEngine(data_dir)
-    try:
-        if table == "areas":
-            assert areas is not None
-            result = area_table(engine, indicators, areas=areas, start=first, end=stop)
-        else:
-            result = time_series(
-                engine,
-                indicators,
+        setup_django(data_dir, create=False)
+    except Exception as exc:  # unreadable settings or database
+        raise click.ClickException(f"cannot open the hub in {data_dir}: {exc}") from exc
+    from wellbeat.web.governance.indicators import governed_indicator
+    from wellbeat.web.governance.service import QueryError
+
+    requester = _requester(user, agency)
+    reading = purpose or "program_evaluation"
+    own = (requester.context.agency,) if agency is not None else (tuple(providers) or None)
+    export = out.suffix.lower().lstrip(".")
+    parts: list[pa.Table] = []
+    notes: list[str] = []
+    suppressed = reads = 0
+    for indicator in indicators:
+        try:
+            result = governed_indicator(
+                requester,
+                reading,
+                indicator,
+                chosen,
+                period=None if table == "areas" else (period or indicator.period),
                 start=first,
                 end=stop,
-                period=cast(Period | None, period),
-                areas=areas,
-                population=population,
+                by=by,
+                layer=layer,
+                agencies=own,
+                export=export,
             )
-    except (EngineError, QueryError) as exc:
-        raise click.ClickException(str(exc).splitlines()[0]) from exc
-    finally:
-        engine.close()
-    write_table(result, out)
+        except (IndicatorError, QueryError) as exc:
+            raise click.ClickException(str(exc).splitlines()[0]) from exc
+        if isinstance(result, Refusal):
+            raise click.ClickException(f"refused ({indicator.code}): {result.message}")
+        part = result.table
+        if "period" in part.column_names:  # people read labels: 2017, 2017-Q1, 2017-W09
+            part = part.drop_columns(["period"])
+            part = part.rename_columns(
+                ["period" if c == "period_label" else c for c in part.column_names]
+            )
+        if len(indicators) > 1:
+            part = part.add_column(
+                0, "indicator", pa.array([indicator.code] * part.num_rows, pa.string())
+            )
+        parts.append(part)
+        notes += [n for n in result.notes if n not in notes]
+        suppressed += result.suppressed_cells
+        reads += len(result.releases)
+    written = pa.concat_tables(parts, promote_options="default")
+    write_table(written, out)
     summary = {
         "out": str(out),
-        "rows": result.num_rows,
+        "rows": written.num_rows,
         "indicators": list(codes),
         "start": first.isoformat(),
         "end": stop.isoformat(),
+        "by": by,
         "layer": layer,
         "table": table,
+        "reader": user or requester.context.username,
+        "purpose": reading,
+        "reads_audited": reads,
+        "suppressed_cells": suppressed,
+        "notes": notes,
     }
     if as_json:
         click.echo(json.dumps(summary))
-    else:
-        click.echo(f"wrote {result.num_rows:,} rows to {out} ({first} to {stop}, exclusive)")
+        return
+    click.echo(
+        f"wrote {written.num_rows:,} rows to {out} ({first} to {stop}, exclusive); "
+        f"{reads} governed read(s) audited"
+        + (f"; {suppressed} cell(s) suppressed" if suppressed else "")
+    )
+    for note in notes:
+        click.echo(f"note: {note}")
+
+
+def _layer_names(data_dir: Path) -> list[str]:
+    from wellbeat.geo import AREAS_DIRNAME, AreaLayerError, load_layers
+
+    areas = data_dir / AREAS_DIRNAME
+    try:
+        return [lay.name for lay in load_layers(areas)] if areas.is_dir() else []
+    except (AreaLayerError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from wellbeat.events.schema import Kind, Sector
 from wellbeat.governance.resolution import PERIODS
+from wellbeat.lake.query import ATTRIBUTE_BY_PREFIX, valid_attribute_dimension
 
 PURPOSES: dict[str, str] = {
     "public_health_surveillance": "Public-health surveillance of injuries, overdoses and crises",
@@ -30,7 +31,15 @@ AGGREGATE_DIMENSIONS = ("agency", "sector", "kind", "syndrome", "sex", "age_band
 
 SCOPED_DIMENSIONS = ("agency", "sector", "kind", "syndrome")
 """Breakdowns governed by an agreement's scope (provider, sectors, kinds, syndromes), not by its
-``fields``. ``sex`` and ``age_band`` are quasi-identifiers: they need to be named in ``fields``."""
+``fields``. ``sex`` and ``age_band`` are quasi-identifiers: they need to be named in ``fields``,
+as does every event attribute a recipient may filter or break counts down by
+(``attribute:<name>``, e.g. ``attribute:race``)."""
+
+
+def is_aggregate_dimension(dimension: str) -> bool:
+    """One of ``AGGREGATE_DIMENSIONS`` or ``attribute:<name>`` with a valid name."""
+    return dimension in AGGREGATE_DIMENSIONS or valid_attribute_dimension(dimension)
+
 
 NEVER_RELEASED_COLUMNS = frozenset({"linkage_code"})
 """Lake columns no recipient ever receives from another agency: Bloom-filter linkage encodings
@@ -135,6 +144,16 @@ def agreement_problems(agreement: Agreement) -> list[str]:
     if agreement.kinds is not None and not agreement.kinds <= known_kinds:
         unknown = sorted(agreement.kinds - known_kinds)
         problems.append(f"field 'kinds': unknown kind(s) {', '.join(unknown)}")
+    bad_attributes = sorted(
+        f
+        for f in agreement.fields
+        if f.startswith(ATTRIBUTE_BY_PREFIX) and not valid_attribute_dimension(f)
+    )
+    if bad_attributes:
+        problems.append(
+            f"field 'fields': {', '.join(bad_attributes)} is not attribute:<name> with a name "
+            "matching [a-z][a-z0-9_]*"
+        )
     blocked = agreement.fields & NEVER_RELEASED_COLUMNS
     if blocked:
         problems.append(

@@ -25,6 +25,7 @@ from wellbeat.governance.agreements import (
     Consent,
     Granularity,
     effective_status,
+    is_aggregate_dimension,
 )
 from wellbeat.governance.resolution import (
     PERIODS,
@@ -34,6 +35,7 @@ from wellbeat.governance.resolution import (
     snap_window,
 )
 from wellbeat.lake.periods import DEFAULT_TIME_ZONE, is_local_midnight, local_date
+from wellbeat.lake.query import AttributeCondition, attribute_dimension, attribute_name
 
 TIME_COLUMNS = ("occurred_at", "reported_at")
 """Extract columns governed by the agreement's finest period (truncated to it on release)."""
@@ -80,6 +82,18 @@ class DataRequest:
     columns: tuple[str, ...] = ()
     limit: int | None = None
     coarsen: bool = False
+    attributes: tuple[AttributeCondition, ...] = ()
+    """Event attributes that must all hold (a missing attribute never matches). For another
+    agency's rows each named attribute must be in the agreement's ``fields`` as
+    ``attribute:<name>``, as must every ``attribute:<name>`` in ``by``."""
+
+    @property
+    def attribute_fields(self) -> tuple[str, ...]:
+        """The agreement fields this request needs for its attributes (filters and ``by``),
+        sorted: ``attribute:<name>`` for each."""
+        named = {attribute_dimension(c.name) for c in self.attributes}
+        named |= {d for d in self.by if attribute_name(d) is not None}
+        return tuple(sorted(named))
 
     def problems(self) -> list[str]:
         """What is malformed in the request itself, each naming the field."""
@@ -90,11 +104,14 @@ class DataRequest:
             out.append(f"field 'kind': expected aggregate or extract, got {self.kind!r}")
         if self.period is not None and self.period not in PERIODS:
             out.append(f"field 'period': {self.period!r} is not one of {', '.join(PERIODS)}")
-        unknown_by = [d for d in self.by if d not in AGGREGATE_DIMENSIONS]
+        unknown_by = [d for d in self.by if not is_aggregate_dimension(d)]
         if unknown_by:
             out.append(
-                f"field 'by': {', '.join(unknown_by)} not among {', '.join(AGGREGATE_DIMENSIONS)}"
+                f"field 'by': {', '.join(unknown_by)} not among {', '.join(AGGREGATE_DIMENSIONS)} "
+                "or attribute:<name> (name matching [a-z][a-z0-9_]*)"
             )
+        for condition in self.attributes:
+            out.extend(f"field 'attributes': {p}" for p in condition.problems())
         if len(set(self.by)) != len(self.by):
             out.append(f"field 'by': a dimension is listed twice in {list(self.by)}")
         if self.kind == "extract":
@@ -345,9 +362,22 @@ def _fit(
             allowed_fields = ", ".join(sorted(agreement.fields)) or "none"
             fit.missing.append(f"with {_listing('column', blocked)} (allowed: {allowed_fields})")
     else:
-        quasi = [d for d in request.by if d not in SCOPED_DIMENSIONS and d not in agreement.fields]
+        quasi = [
+            d
+            for d in request.by
+            if d not in SCOPED_DIMENSIONS
+            and attribute_name(d) is None
+            and d not in agreement.fields
+        ]
         if quasi:
             fit.missing.append(f"broken down by {', '.join(quasi)}")
+    unshared = [f for f in request.attribute_fields if f not in agreement.fields]
+    if unshared:
+        named = ", ".join(sorted(agreement.fields)) or "none"
+        fit.missing.append(
+            f"with {', '.join(unshared)} (a filter or breakdown by an event attribute needs it "
+            f"in the agreement's fields, which name: {named})"
+        )
     if today_status is not AgreementStatus.ACTIVE:
         fit.status_problem = _status_phrase(agreement, today_status)
     return fit

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from wellbeat.governance.decision import Grant, Plan
+from wellbeat.governance.decision import DataRequest, Grant, Plan
 from wellbeat.governance.release import (
     EXTRACT_CONTROL_COLUMNS,
     Release,
@@ -35,6 +35,21 @@ def _sorted(values: frozenset[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(sorted(values))
 
 
+def request_filter(request: DataRequest) -> EventFilter:
+    """The engine filter that reads exactly what ``request`` names, across every agency it
+    names (no agreement applied: for the hub's own jobs, see ``system_aggregate``)."""
+    return EventFilter(
+        agencies=request.agencies,
+        sectors=request.sectors,
+        kinds=request.kinds,
+        syndromes=request.syndromes,
+        codes=request.codes,
+        start=request.start,
+        end=request.end,
+        attributes=request.attributes,
+    )
+
+
 def event_filter(plan: Plan, grant: Grant) -> EventFilter:
     """The engine filter for one provider's rows under ``plan`` (its window: ``plan.start`` /
     ``plan.end``; for another agency's counts, widened to whole periods of its grid)."""
@@ -49,13 +64,16 @@ def event_filter(plan: Plan, grant: Grant) -> EventFilter:
         codes=plan.request.codes,
         start=start,
         end=end,
+        attributes=plan.request.attributes,
     )
 
 
 def base_query(plan: Plan, grant: Grant) -> AggregateQuery:
     """The cells of another agency's protected base table that ``plan`` needs: place and time
     at its agreements' finest layers and periods, every filterable dimension
-    (``base_dimensions``), and the area in the plan's layer next to the finest one."""
+    (``base_dimensions``, attributes included), and the area in the plan's layer next to the
+    finest one. The request's filters only drop whole base cells (each filtered dimension is
+    a key), so every kept cell's count is the same whatever the request."""
     by = (*base_dimensions(grant), *(f"{AREA_BY_PREFIX}{x}" for x in base_layers(plan, grant)))
     return AggregateQuery(
         event_filter(plan, grant),

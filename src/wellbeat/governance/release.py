@@ -21,7 +21,7 @@ from wellbeat.events.schema import Sensitivity
 from wellbeat.governance.decision import TIME_COLUMNS, Grant, Plan
 from wellbeat.governance.resolution import period_start
 from wellbeat.lake.periods import local_date
-from wellbeat.lake.query import AREA_BY_PREFIX, SYNDROME_SET
+from wellbeat.lake.query import AREA_BY_PREFIX, SYNDROME_SET, attribute_dimension, attribute_name
 from wellbeat.privacy.keys import recipient_key
 from wellbeat.privacy.pseudonym import rekey_many
 
@@ -70,6 +70,7 @@ class Release:
             "by": list(self.plan.by),
             "columns": list(self.plan.columns),
             "syndromes": sorted(req.syndromes) if req.syndromes else None,
+            "attributes": [c.describe() for c in req.attributes] or None,
             "start": req.start.isoformat() if req.start else None,
             "end": req.end.isoformat() if req.end else None,
             "window_start": self.plan.start.isoformat() if self.plan.start else None,
@@ -116,10 +117,18 @@ def release(plan: Plan, table: pa.Table, hub_key: bytes) -> Release:
 def base_dimensions(grant: Grant) -> tuple[str, ...]:
     """The dimensions of a provider's protected base table besides place and time: every
     dimension a request may filter or break down by (sector, kind, the event's set of
-    syndromes, and sex / age band when an agreement shares them), so that every count a
-    request can ask for is a sum of base cells."""
+    syndromes, sex / age band when an agreement shares them, and each event attribute an
+    agreement names as ``attribute:<name>``), so that every count a request can ask for is a
+    sum of base cells."""
     shared = grant.base_fields
-    return ("sector", "kind", SYNDROME_SET, *(d for d in ("sex", "age_band") if d in shared))
+    attributes = sorted(f for f in shared if attribute_name(f) is not None)
+    return (
+        "sector",
+        "kind",
+        SYNDROME_SET,
+        *(d for d in ("sex", "age_band") if d in shared),
+        *attributes,
+    )
 
 
 def base_layers(plan: Plan, grant: Grant) -> list[str]:
@@ -252,6 +261,12 @@ def cells_from_base(plan: Plan, grant: Grant, base: pa.Table) -> pa.Table:
             base[SYNDROME_SET], lambda v: bool(set((v or "").split("|")) & syndromes), pa.bool_()
         )
         base = base.filter(shares)
+    for condition in plan.request.attributes:  # whole base cells: each attribute is a key
+        if base.num_rows:
+            holds = _map_values(
+                base[attribute_dimension(condition.name)], condition.matches, pa.bool_()
+            )
+            base = base.filter(pc.fill_null(holds, False))
     columns: dict[str, Any] = {}
     if plan.area_layer is not None:
         parent = f"{AREA_BY_PREFIX}{plan.area_layer}"

@@ -25,12 +25,83 @@ SYNDROME_SET = "syndrome_set"
 none), so each event counts once (the governed release's base cells; docs/governance.md)."""
 AREA_BY_PREFIX = "area_"
 """A ``by`` dimension ``area_<layer>``: the event's area in another layer, next to ``area``."""
+ATTRIBUTE_BY_PREFIX = "attribute:"
+"""A ``by`` dimension ``attribute:<name>``: the value of one ``attributes`` entry (precinct,
+problem, race, outcome ...); the result column is named ``attribute:<name>`` and events without
+the attribute group under NULL (never dropped). Only the events can answer it, not the cube."""
 EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class QueryError(ValueError):
     """A query that cannot be built: unknown column, layer, period or dimension."""
+
+
+@dataclass(frozen=True)
+class AttributeCondition:
+    """A condition on one ``attributes`` entry: equal to one of ``equals``, or a number
+    greater than ``greater_than`` (exactly one of the two). A missing attribute never
+    matches."""
+
+    name: str
+    equals: tuple[str, ...] | None = None
+    greater_than: float | None = None
+
+    def problems(self) -> list[str]:
+        """What is malformed, each naming the attribute."""
+        out: list[str] = []
+        if not isinstance(self.name, str) or not _IDENTIFIER.match(self.name):
+            out.append(f"attribute {self.name!r} is not a valid name (expected [a-z][a-z0-9_]*)")
+        if (self.equals is None) == (self.greater_than is None):
+            out.append(f"attribute {self.name!r}: give exactly one of equals or greater_than")
+        elif self.equals is not None and not self.equals:
+            out.append(f"attribute {self.name!r}: equals lists no value")
+        return out
+
+    def matches(self, value: str | None) -> bool:
+        """Whether one event's attribute value (None: the event lacks it) satisfies this."""
+        if value is None:
+            return False
+        if self.equals is not None:
+            return value in self.equals
+        number = attribute_number(value)
+        return number is not None and self.greater_than is not None and number > self.greater_than
+
+    def describe(self) -> str:
+        """``race in (black, white)`` / ``naloxone_doses > 1``: for notes and audit entries."""
+        if self.equals is not None:
+            if len(self.equals) == 1:
+                return f"{self.name} = {self.equals[0]}"
+            return f"{self.name} in ({', '.join(self.equals)})"
+        return f"{self.name} > {self.greater_than:g}"
+
+
+def attribute_number(value: str) -> float | None:
+    """An attribute value read as a number, as the engine's ``TRY_CAST(... AS DOUBLE)`` does
+    (surrounding spaces allowed); None when it is not one."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return None if number != number else number  # NaN compares false, as in SQL
+
+
+def attribute_dimension(name: str) -> str:
+    """The ``by`` dimension (and agreement field) of attribute ``name``: ``attribute:<name>``."""
+    return f"{ATTRIBUTE_BY_PREFIX}{name}"
+
+
+def attribute_name(dimension: str) -> str | None:
+    """``race`` for ``attribute:race``; None for any other dimension."""
+    if dimension.startswith(ATTRIBUTE_BY_PREFIX):
+        return dimension.removeprefix(ATTRIBUTE_BY_PREFIX)
+    return None
+
+
+def valid_attribute_dimension(dimension: str) -> bool:
+    """``attribute:<name>`` with a name matching ``[a-z][a-z0-9_]*``."""
+    name = attribute_name(dimension)
+    return name is not None and bool(_IDENTIFIER.match(name))
 
 
 @dataclass(frozen=True)
@@ -54,6 +125,8 @@ class EventFilter:
     """Drop events carrying any of these sensitivity labels."""
     person_tokens_excluded: tuple[str, ...] = ()
     """Drop events of these persons (e.g. opted out, or no consent)."""
+    attributes: tuple[AttributeCondition, ...] = ()
+    """All must hold; an event without the named attribute never matches."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +220,17 @@ class Dialect:
         """A list column's distinct elements, sorted and joined with ``|`` ("" when empty)."""
         return f"array_to_string(list_sort(list_distinct(coalesce({list_column}, []))), '|')"
 
+    def map_value(self, map_column: str, key_sql: str) -> str:
+        """The value of a string map column at key ``key_sql`` (NULL when absent)."""
+        return f"list_extract(map_extract({map_column}, {key_sql}), 1)"
+
+    def try_double(self, expr: str) -> str:
+        """``expr`` read as a double, NULL when it is not a number."""
+        return f"TRY_CAST(trim({expr}) AS DOUBLE)"
+
+    def string_literal(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
     def unnest(self, list_column: str) -> str:
         """Select-list expression producing one row per element."""
         return f"unnest({list_column})"
@@ -237,6 +321,20 @@ def filter_sql(f: EventFilter, dialect: Dialect) -> SqlQuery:
         clauses.append(
             "NOT " + dialect.lists_overlap(dialect.quote("sensitivity"), "sensitivity_excluded")
         )
+    for j, condition in enumerate(f.attributes):
+        problems = condition.problems()
+        if problems:
+            raise QueryError("; ".join(problems))
+        key = f"attr{j}_name"
+        params[key] = condition.name
+        value = dialect.map_value(dialect.quote("attributes"), dialect.param(key))
+        if condition.equals is not None:
+            params[f"attr{j}_values"] = list(condition.equals)
+            clauses.append(f"coalesce({dialect.in_list(value, f'attr{j}_values')}, FALSE)")
+        else:
+            params[f"attr{j}_bound"] = condition.greater_than
+            number = dialect.try_double(value)
+            clauses.append(f"coalesce({number} > {dialect.param(f'attr{j}_bound')}, FALSE)")
     if f.person_tokens_excluded:
         params["person_tokens_excluded"] = list(f.person_tokens_excluded)
         token = dialect.quote("person_token")
@@ -252,10 +350,12 @@ def _check_aggregate(q: AggregateQuery) -> None:
     for dim in q.by:
         if dim.startswith(AREA_BY_PREFIX):
             _check_identifier(dim.removeprefix(AREA_BY_PREFIX), "area layer")
+        elif dim.startswith(ATTRIBUTE_BY_PREFIX):
+            _check_identifier(dim.removeprefix(ATTRIBUTE_BY_PREFIX), "attribute")
         elif dim not in BY_DIMENSIONS and dim != SYNDROME_SET:
             raise QueryError(
                 f"dimension {dim!r} is not one of {', '.join(BY_DIMENSIONS)}, "
-                f"{SYNDROME_SET} or {AREA_BY_PREFIX}<layer>"
+                f"{SYNDROME_SET}, {AREA_BY_PREFIX}<layer> or {ATTRIBUTE_BY_PREFIX}<name>"
             )
     if len(set(q.by)) != len(q.by):
         raise QueryError(f"dimensions repeat in by={q.by!r}")
@@ -273,7 +373,7 @@ def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "e
     ``by`` containing ``syndrome`` unnests syndromes: an event counts once per syndrome it
     carries, and events without syndromes drop out. ``syndrome_set`` keeps each event once,
     keyed by its sorted syndromes joined with ``|``; ``area_<layer>`` adds the event's area in
-    another layer.
+    another layer; ``attribute:<name>`` the value of one attribute (NULL for events without it).
     """
     _check_aggregate(q)
     where = filter_sql(q.filter, dialect)
@@ -290,6 +390,10 @@ def aggregate_sql(q: AggregateQuery, dialect: Dialect = DUCKDB, events: str = "e
             select.append(f"{dialect.quote('syndromes')} AS {SYNDROME_SET}")
         elif dim.startswith(AREA_BY_PREFIX):
             select.append(f"{dialect.quote(dim)} AS {dialect.quote(dim)}")
+        elif dim.startswith(ATTRIBUTE_BY_PREFIX):
+            name = dialect.string_literal(dim.removeprefix(ATTRIBUTE_BY_PREFIX))
+            value = dialect.map_value(dialect.quote("attributes"), name)
+            select.append(f"{value} AS {dialect.quote(dim)}")
         else:
             select.append(f"{dialect.quote(dim)} AS {dim}")
     keys = _output_columns(q)
@@ -327,13 +431,13 @@ def cube_answers(q: AggregateQuery) -> bool:
     filters only on cube dimensions: agencies/sectors/kinds, whole local days (``date`` bounds;
     an instant bound needs the events: see ``whole_days``), sensitivity
     exclusions, and syndromes when the result cannot double count (one syndrome and no syndrome
-    grouping). Codes and person exclusions need the events.
+    grouping). Codes, attributes and person exclusions need the events.
     """
     _check_aggregate(q)
     f = q.filter
     if not set(q.by) <= CUBE_BY:
         return False
-    if f.codes is not None or f.person_tokens_excluded:
+    if f.codes is not None or f.person_tokens_excluded or f.attributes:
         return False
     if isinstance(f.start, datetime) or isinstance(f.end, datetime):
         return False

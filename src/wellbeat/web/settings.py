@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "wellbeat.web.governance",
     "wellbeat.web.surveillance",
     "wellbeat.web.care",
+    "wellbeat.web.indicators",
 ]
 
 MIDDLEWARE = [

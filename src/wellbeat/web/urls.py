@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("wellbeat.web.accounts.urls")),
     path("audit/", include("wellbeat.web.audit.urls")),
     path("surveillance/", include("wellbeat.web.surveillance.urls")),
+    path("indicators/", include("wellbeat.web.indicators.urls")),
     path("api/", api.urls),
     path("", include("wellbeat.web.governance.urls")),
     path("", include("wellbeat.web.care.urls")),

@@ -13,7 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.analytics.indicators.world import HAND_COUNTS, T0, Event, day, ingest_events
+from tests.analytics.indicators.world import (
+    HAND_COUNTS,
+    T0,
+    Event,
+    day,
+    ingest_events,
+    world_events,
+)
 
 from wellbeat.analytics.indicators import (
     IndicatorError,
@@ -245,7 +252,7 @@ def test_requests_for_the_governed_service() -> None:
         indicator_request(crisis, None, "day", START, END)
     with pytest.raises(IndicatorError, match="person-level repeat window"):
         indicator_requests(get_indicator("repeat_crisis_call_30d"), None, "day", START, END)
-    with pytest.raises(IndicatorError, match="attribute conditions"):
+    with pytest.raises(IndicatorError, match="numerator terms that overlap in kind"):
         indicator_requests(get_indicator("ems_naloxone"), None, "day", START, END)
 
 
@@ -309,28 +316,36 @@ def test_cli_lists_the_catalogue() -> None:
     assert "referral_completion_rate" in care and "repeat_crisis_90d" in care
 
 
-def test_cli_computes_series_and_area_tables(world_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.django_db
+def test_cli_computes_series_and_area_tables_through_the_governed_service(
+    world: object, hub_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from wellbeat.cli import cli
+    from wellbeat.web.audit.models import AuditEntry
 
+    monkeypatch.setattr("wellbeat.web.bootstrap.has_hub_database", lambda _: True)
+    ingest_events(hub_data_dir, world_events(), tmp_path / "batches")
     runner = CliRunner()
-    base = ["indicators", "compute", "--data-dir", str(world_dir), "--indicator", "self_harm"]
+    base = ["indicators", "compute", "--data-dir", str(hub_data_dir), "--agency", "MPD",
+            "--indicator", "violent_crime"]  # fmt: skip
     out = tmp_path / "series.csv"
-    result = runner.invoke(cli, [*base, "--indicator", "violent_crime", "--period", "day",
+    result = runner.invoke(cli, [*base, "--indicator", "self_harm", "--period", "day",
                                  "--start", "2024-03-01", "--end", "2024-03-11", "--out",
                                  str(out), "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rows"] == 20
     rows = pacsv.read_csv(out).to_pylist()
     assert sum(r["count"] for r in rows if r["indicator"] == "violent_crime") == 2
+    assert sum(r["count"] for r in rows if r["indicator"] == "self_harm") == 0  # GEN's, not MPD's
     assert {r["denominator"] for r in rows} == {4000}  # the beat layer's total population
+    assert AuditEntry.objects.filter(action="export", agency_code="MPD").count() == 2
     areas = tmp_path / "areas.parquet"
     result = runner.invoke(cli, [*base, "--layer", "beat", "--table", "areas", "--out", str(areas)])
     assert result.exit_code == 0, result.output
-    assert pq.read_table(areas).num_rows == 4
+    assert sum(pq.read_table(areas).column("count").to_pylist()) == 2
     bad = runner.invoke(cli, [*base, "--layer", "ward", "--out", str(areas)])
     assert bad.exit_code == 1 and "no such area layer" in bad.output
-    bad = runner.invoke(cli, ["indicators", "compute", "--data-dir", str(world_dir),
-                              "--indicator", "nope", "--out", str(areas)])  # fmt: skip
+    bad = runner.invoke(cli, [*base[:-1], "nope", "--out", str(areas)])
     assert bad.exit_code == 1 and "unknown indicator 'nope'" in bad.output

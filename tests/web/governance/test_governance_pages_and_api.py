@@ -44,6 +44,33 @@ def test_agreement_pages_draft_and_approve_on_each_side(client, world, login_as)
 
 
 @pytest.mark.django_db
+def test_an_agreement_shares_event_attributes_named_on_the_form(client, world, login_as) -> None:
+    login_as(client, world.users["mpd_admin"])
+    form = {
+        "provider": "MPD",
+        "recipient": "PHD",
+        "purpose": "violence_prevention",
+        "granularity": "aggregate",
+        "kinds": ["stop"],
+        "fields": ["sex"],
+        "attribute_fields": "precinct, attribute:race",
+        "finest_period": "month",
+        "min_cell": "10",
+        "valid_from": "2025-01-01",
+    }
+    response = client.post("/agreements/new/", form)
+    assert response.status_code == 302
+    agreement = Agreement.objects.get()
+    assert agreement.fields == ["attribute:precinct", "attribute:race", "sex"]
+    page = client.get(f"/agreements/{agreement.code}/").content.decode()
+    assert "attribute:precinct" in page
+    bad = client.post("/agreements/new/", {**form, "attribute_fields": "Precinct!"})
+    assert bad.status_code == 200
+    assert "is not an attribute name" in bad.content.decode()
+    assert Agreement.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_outsider_cannot_see_or_approve_others_agreements(client, world, login_as) -> None:
     agreement = active_agreement(world)
     login_as(client, world.users["xpd_admin"])

@@ -17,7 +17,8 @@ from typing import Any, Literal, cast
 import yaml
 
 from wellbeat.events.schema import CODE_NAMESPACES, SYNDROMES, Kind, Sector
-from wellbeat.lake.query import PERIODS, Period
+from wellbeat.lake.query import PERIODS, Period, valid_attribute_dimension
+from wellbeat.lake.query import AttributeCondition as AttributeCondition  # re-exported
 
 CATALOGUE_FILE = "catalogue.yaml"
 UNRELIABLE_BELOW = 20
@@ -35,8 +36,11 @@ _CODE = (
     "period",
     "unreliable_below",
     "repeat_within_days",
+    "by",
     "references",
 )
+BY_CHOICES = ("sector", "kind", "sex", "age_band")
+"""Default breakdowns an indicator may list besides ``attribute:<name>``."""
 _TERM_FIELDS = ("sectors", "kinds", "syndromes", "codes", "attributes")
 _SECTORS = tuple(s.value for s in Sector)
 _KINDS = tuple(k.value for k in Kind)
@@ -64,16 +68,6 @@ class IndicatorError(ValueError):
         if field_name:
             where += f" field {field_name!r}"
         super().__init__(f"{where}: {message}")
-
-
-@dataclass(frozen=True)
-class AttributeCondition:
-    """A condition on one ``attributes`` entry: equal to one of ``equals``, or a number
-    greater than ``greater_than``. A missing attribute never matches."""
-
-    name: str
-    equals: tuple[str, ...] | None = None
-    greater_than: float | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +110,8 @@ class Indicator:
     unreliable_below: int = UNRELIABLE_BELOW
     repeat_within_days: int | None = None
     references: tuple[str, ...] = field(default=())
+    by: tuple[str, ...] = ()
+    """Default breakdowns (``attribute:precinct``, ``sex`` ...) pages and the CLI offer."""
 
     @property
     def uses_attributes(self) -> bool:
@@ -135,9 +131,9 @@ class Indicator:
 
     @property
     def governable(self) -> bool:
-        """Whether the governed query service can compute it: plain filters (no attribute
-        conditions, no person-level window) in terms whose counts add up."""
-        return not self.uses_attributes and self.repeat_within_days is None and self.terms_disjoint
+        """Whether the governed query service can compute it: filters on kind, codes,
+        syndromes and attributes (no person-level window) in terms whose counts add up."""
+        return self.repeat_within_days is None and self.terms_disjoint
 
 
 @dataclass(frozen=True)
@@ -319,6 +315,18 @@ def parse_indicator(raw: Any, source: str = "<catalogue>", line: int | None = No
     if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
         raise entry.error("references", f"expected a list of strings, got {references!r}")
     repeat = raw.get("repeat_within_days")
+    by: tuple[str, ...] = ()
+    if raw.get("by") is not None:
+        by = _strings(entry, "by", raw["by"])
+        bad = [d for d in by if d not in BY_CHOICES and not valid_attribute_dimension(d)]
+        if bad:
+            raise entry.error(
+                "by",
+                f"unknown breakdown(s) {', '.join(bad)}; expected attribute:<name> (name "
+                f"matching [a-z][a-z0-9_]*) or one of {', '.join(BY_CHOICES)}",
+            )
+        if len(set(by)) != len(by):
+            raise entry.error("by", f"a breakdown is listed twice in {list(by)}")
     return Indicator(
         code=raw["code"],
         name=raw["name"].strip(),
@@ -334,6 +342,7 @@ def parse_indicator(raw: Any, source: str = "<catalogue>", line: int | None = No
         if repeat is None
         else _positive_int(entry, "repeat_within_days", repeat),
         references=tuple(references),
+        by=by,
     )
 
 

@@ -2,14 +2,15 @@
 
 Two routes, both pure functions of (indicator, layer, period, start, end):
 
-* ``indicator_requests`` maps a *governable* indicator (plain filters whose terms add up) to
-  ``AggregateQuery`` objects, one per numerator term, whose counts sum to the indicator. The
-  engine may answer them from the cube; the governed service can run them too
-  (``indicator_data_requests`` gives the matching ``DataRequest`` objects).
+* ``indicator_requests`` maps a *governable* indicator (filters on kind, codes, syndromes and
+  attributes, in terms that add up) to ``AggregateQuery`` objects, one per numerator term,
+  whose counts sum to the indicator, optionally broken down ``by`` dimensions such as
+  ``attribute:precinct``. The engine may answer them from the cube; the governed service can
+  run them too (``indicator_data_requests`` gives the matching ``DataRequest`` objects).
 * ``indicator_sql`` builds one SQL statement over the ``events`` relation for any indicator,
-  including what ``EventFilter`` cannot say: attribute conditions, overlapping any-of terms and
-  the person-level repeat window (computed inside the engine; only counts come out). It uses
-  the lake's ``Dialect`` for quoting and parameters, as the lake's own builders do.
+  including what aggregate requests cannot say: overlapping any-of terms and the person-level
+  repeat window (computed inside the engine; only counts come out). It uses the lake's
+  ``Dialect`` for quoting and parameters, as the lake's own builders do.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _check_period(period: str | None) -> None:
 def term_filter(
     term: Criteria, start: date | datetime | None = None, end: date | datetime | None = None
 ) -> EventFilter:
-    """The engine filter for one numerator term (attribute conditions are not part of it)."""
+    """The engine filter for one numerator term, attribute conditions included."""
     return EventFilter(
         sectors=term.sectors,
         kinds=term.kinds,
@@ -69,6 +70,7 @@ def term_filter(
         codes=term.codes,
         start=day_start(start),
         end=day_start(end),
+        attributes=term.attributes,
     )
 
 
@@ -78,18 +80,19 @@ def indicator_requests(
     period: Period | None,
     start: date | datetime | None,
     end: date | datetime | None,
+    by: tuple[str, ...] = (),
 ) -> tuple[AggregateQuery, ...]:
-    """Aggregate queries whose counts, summed by (area, period), are the indicator's numerator.
+    """Aggregate queries whose counts, summed by (area, period, ``by``...), are the
+    indicator's numerator.
 
-    ``start`` is inclusive, ``end`` exclusive; dates are local days of the hub. Raises
-    ``IndicatorError`` for an indicator the lake's filters cannot express (attribute
-    conditions, a repeat window, or overlapping terms): compute those with ``indicator_sql``.
+    ``start`` is inclusive, ``end`` exclusive; dates are local days of the hub. ``by`` adds
+    breakdowns (``attribute:precinct``, ``sex`` ...). Raises ``IndicatorError`` for an
+    indicator the lake's filters cannot express (a repeat window, or overlapping terms):
+    compute those with ``indicator_sql``.
     """
     if not indicator.governable:
         why = (
-            "attribute conditions"
-            if indicator.uses_attributes
-            else "a person-level repeat window"
+            "a person-level repeat window"
             if indicator.repeat_within_days is not None
             else "numerator terms that overlap in kind"
         )
@@ -101,7 +104,8 @@ def indicator_requests(
         )
     _check_period(period)
     return tuple(
-        AggregateQuery(term_filter(term, start, end), layer, period) for term in indicator.numerator
+        AggregateQuery(term_filter(term, start, end), layer, period, tuple(by))
+        for term in indicator.numerator
     )
 
 
@@ -137,6 +141,8 @@ def data_request(query: AggregateQuery) -> DataRequest:
         end=f.end,
         area_layer=query.area_layer,
         period=query.period,
+        by=query.by,
+        attributes=f.attributes,
     )
 
 
@@ -146,9 +152,13 @@ def indicator_data_requests(
     period: Period | None,
     start: date | datetime | None,
     end: date | datetime | None,
+    by: tuple[str, ...] = (),
 ) -> tuple[DataRequest, ...]:
-    """``DataRequest`` objects for ``governed_aggregate``; sum the released counts."""
-    return tuple(data_request(q) for q in indicator_requests(indicator, layer, period, start, end))
+    """``DataRequest`` objects for ``governed_aggregate``; sum the released counts by their
+    key columns (area, period, ``by``...)."""
+    return tuple(
+        data_request(q) for q in indicator_requests(indicator, layer, period, start, end, by)
+    )
 
 
 # -- one-statement SQL for any indicator ---------------------------------------------------------
@@ -166,24 +176,10 @@ def _prefixed(query: SqlQuery, prefix: str) -> SqlQuery:
 
 
 def term_sql(term: Criteria, index: int, dialect: Dialect = DUCKDB) -> SqlQuery:
-    """Predicate text for one numerator term, with attribute conditions, params prefixed."""
+    """Predicate text for one numerator term (attribute conditions included, as the lake's
+    ``filter_sql`` writes them), params prefixed."""
     base = _prefixed(filter_sql(term_filter(term), dialect), f"t{index}_")
-    clauses = [base.sql]
-    params = dict(base.params)
-    attributes = dialect.quote("attributes")
-    for j, condition in enumerate(term.attributes):
-        key = f"t{index}_attr{j}_name"
-        params[key] = condition.name
-        value = f"list_extract(map_extract({attributes}, {dialect.param(key)}), 1)"
-        if condition.equals is not None:
-            values = f"t{index}_attr{j}_values"
-            params[values] = list(condition.equals)
-            clauses.append(f"coalesce({dialect.in_list(value, values)}, FALSE)")
-        else:
-            bound = f"t{index}_attr{j}_bound"
-            params[bound] = condition.greater_than
-            clauses.append(f"coalesce(TRY_CAST({value} AS DOUBLE) > {dialect.param(bound)}, FALSE)")
-    return SqlQuery("(" + " AND ".join(clauses) + ")", params)
+    return SqlQuery(f"({base.sql})", base.params)
 
 
 def indicator_sql(

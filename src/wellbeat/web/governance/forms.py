@@ -7,7 +7,12 @@ from typing import Any
 from django import forms
 
 from wellbeat.events.schema import Kind, Sector
-from wellbeat.governance import DataRequest
+from wellbeat.governance import (
+    ATTRIBUTE_BY_PREFIX,
+    DataRequest,
+    attribute_dimension,
+    valid_attribute_dimension,
+)
 from wellbeat.governance.agreements import AGGREGATE_DIMENSIONS, PURPOSES
 from wellbeat.governance.resolution import PERIODS
 from wellbeat.web.accounts.models import Agency, Role
@@ -88,6 +93,14 @@ class AgreementDraftForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Columns of person-level extracts; sex and age_band also allow breakdowns",
     )
+    attribute_fields = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Shared event attributes",
+        help_text="Attributes the recipient may filter and break counts down by, comma-separated "
+        "(e.g. precinct, problem, race): each becomes the field attribute:<name>. Race and "
+        "ethnicity are shared only when named here",
+    )
     recipient_roles = forms.MultipleChoiceField(
         choices=Role.choices,
         required=False,
@@ -107,10 +120,27 @@ class AgreementDraftForm(forms.Form):
     valid_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def clean_attribute_fields(self) -> list[str]:
+        """``precinct, attribute:race`` -> ``["attribute:precinct", "attribute:race"]``."""
+        raw = self.cleaned_data.get("attribute_fields") or ""
+        out: list[str] = []
+        for item in (x.strip() for x in raw.replace("\n", ",").split(",")):
+            if not item:
+                continue
+            dimension = item if item.startswith(ATTRIBUTE_BY_PREFIX) else attribute_dimension(item)
+            if not valid_attribute_dimension(dimension):
+                raise forms.ValidationError(
+                    f"{item!r} is not an attribute name (expected [a-z][a-z0-9_]*, e.g. precinct)"
+                )
+            out.append(dimension)
+        return sorted(set(out))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("provider") and data.get("provider") == data.get("recipient"):
             self.add_error("recipient", "The recipient must be another agency.")
+        # One list of agreement fields: the ticked columns and the shared attributes.
+        data["fields"] = sorted({*(data.get("fields") or []), *data.pop("attribute_fields", [])})
         return data
 
 

@@ -23,12 +23,12 @@ from django.utils import timezone
 from wellbeat.analytics.quality import SourceQuality, source_quality
 from wellbeat.geo import load_layers
 from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserContext, plan
-from wellbeat.governance.execute import run_plan
+from wellbeat.governance.execute import request_filter, run_plan
 from wellbeat.governance.release import Release
 from wellbeat.lake.engine import Engine, open_engine
 from wellbeat.lake.periods import local_date
 from wellbeat.lake.query import BY_DIMENSIONS as BY_DIMENSIONS  # what an aggregate groups by
-from wellbeat.lake.query import AggregateQuery, EventFilter
+from wellbeat.lake.query import AggregateQuery
 from wellbeat.lake.query import QueryError as QueryError  # the lake cannot answer as asked
 from wellbeat.lake.store import LakePaths, lake_time_zone
 from wellbeat.privacy.keys import load_key, write_key_file
@@ -67,6 +67,13 @@ def requester_for_user(user: User) -> Requester:
         user.agency,
         user=user,
     )
+
+
+def requester_for_operator(agency: Agency, label: str) -> Requester:
+    """The hub's operator at the command line, reading for ``agency`` (no roles; audited
+    under ``label``, e.g. ``cli:alice``): the agency's own data in full, others' only as its
+    agreements allow."""
+    return Requester(UserContext(label, agency.code), agency, label=label)
 
 
 def requester_for_token(token: ApiToken) -> Requester:
@@ -288,15 +295,7 @@ def system_aggregate(job: str, request: DataRequest) -> pa.Table:
     if problems:
         raise ValueError("; ".join(problems))
     query = AggregateQuery(
-        filter=EventFilter(
-            agencies=request.agencies,
-            sectors=request.sectors,
-            kinds=request.kinds,
-            syndromes=request.syndromes,
-            codes=request.codes,
-            start=request.start,
-            end=request.end,
-        ),
+        filter=request_filter(request),
         area_layer=request.area_layer,
         period=request.period,  # type: ignore[arg-type]
         by=request.by,
