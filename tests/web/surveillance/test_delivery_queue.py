@@ -4,6 +4,7 @@ to be retried, and a delivered row is never sent again."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -189,3 +190,57 @@ def test_the_worker_loop_sleeps_until_the_next_delivery_is_due(detected: Any, wo
     assert [p["attempted"] for p in passes] == [1, 1, 0]
     assert [p["delivered"] for p in passes] == [0, 1, 0]
     assert attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not os.environ.get("WELLBEAT_DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL: SQLite's in-memory test database refuses concurrent writers "
+    "('database table is locked') where the hub's file database makes them wait",
+)
+def test_concurrent_workers_send_each_delivery_exactly_once(world: Any) -> None:
+    """Two workers drain the same queue at once (their own database connections, rows
+    claimed with SELECT ... FOR UPDATE SKIP LOCKED): every delivery is sent by exactly one."""
+    import datetime as dt
+
+    from django.db import connection
+
+    sub = actions.do_subscribe(world.users["phd_analyst"], channel="email", target="p@x.org")
+    day = dt.date(2025, 4, 1)
+    for i in range(12):
+        alert = Alert.objects.create(
+            kind="spike",
+            indicator="x",
+            indicator_label="X",
+            method="threshold",
+            area=f"a{i}",
+            started_on=day,
+            last_signal_on=day,
+        )
+        Delivery.objects.create(subscription=sub, alert=alert)
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def send(d: Delivery) -> None:
+        time.sleep(0.02)  # a send takes a moment: the other worker runs meanwhile
+        with lock:
+            sent.append(d.pk)
+
+    crashed: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            drain_due(send=send)
+        except BaseException as exc:
+            crashed.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert crashed == []
+    assert sorted(sent) == sorted(Delivery.objects.values_list("pk", flat=True))
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
