@@ -110,6 +110,16 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """The API's rate-limit counts live in the local-memory cache, which outlives a test (and
+    user ids repeat across tests): every test starts with none."""
+    if _django_configured():
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 def _django_configured() -> bool:
     try:
         from django.conf import settings

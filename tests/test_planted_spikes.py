@@ -34,7 +34,7 @@ def test_every_planted_overdose_spike_raises_an_alert_within_a_day(
     assert spikes, "the synthetic city plants overdose spikes"
     first = min(_day(s["start"]) for s in spikes) - dt.timedelta(days=100)
     last = max(_day(s["end"]) for s in spikes) + dt.timedelta(days=20)
-    run = run_detection(last, since=first, deliver=False)
+    run = run_detection(last, since=first)
     assert run.raised > 0
 
     alerts = list(Alert.objects.filter(indicator="suspected_overdose").prefetch_related("signals"))

@@ -21,7 +21,7 @@ def test_analyst_sees_opens_and_acknowledges_an_alert(
     from wellbeat.web.surveillance.models import Alert
 
     ems_city(world, hub_data_dir)
-    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    run_detection(LAST_DAY, since=FIRST_DAY)
     alert = Alert.objects.get(area="n1", method="threshold")
 
     sign_in("phd_analyst", world.password, world.totp_code("phd_analyst"))
@@ -70,7 +70,7 @@ def test_explorer_draws_expected_upper_bound_and_marks_the_incomplete_week(
     from wellbeat.web.surveillance.detection import run_detection
 
     ems_city(world, hub_data_dir, syndromes=("overdose",))
-    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    run_detection(LAST_DAY, since=FIRST_DAY)
     sign_in("phd_analyst", world.password, world.totp_code("phd_analyst"))
 
     window = f"&start={FIRST_DAY}&end={LAST_DAY}"

@@ -51,6 +51,13 @@ CHECKS = [
 IDENTITIES = ["analyst_session", "agency_token", "anonymous"]
 
 
+@pytest.fixture(autouse=True)
+def _high_rate_limits(settings: Any) -> None:
+    """The rate limits stay on (every request goes through them) but high enough that the
+    fuzzer's thousand-odd requests per identity reach the endpoints instead of 429."""
+    settings.API_RATES = {scope: "1000000/min" for scope in ("token", "user", "anon")}
+
+
 @pytest.fixture
 def fuzz_world(world: Any, hub_data_dir: Path) -> Any:
     """A lake with areas and EMS events, and an active MFD -> PHD agreement, so governed reads

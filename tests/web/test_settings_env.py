@@ -11,11 +11,14 @@ import pytest
 
 from wellbeat.web.env import (
     SettingError,
+    cache_from_url,
     database_from_url,
     env_bool,
     env_int,
     env_list,
     env_path,
+    env_rate,
+    parse_rate,
 )
 
 
@@ -41,6 +44,30 @@ def test_list_and_path() -> None:
     assert env_path("P", Path("d"), {"P": "/tmp/x"}) == Path("/tmp/x")
     with pytest.raises(SettingError, match="P is set but empty"):
         env_path("P", Path("d"), {"P": " "})
+
+
+def test_rates_are_checked_and_off_means_no_limit() -> None:
+    assert env_rate("R", "600/min", {}) == "600/min"
+    assert env_rate("R", "600/min", {"R": " 20/10s "}) == "20/10s"
+    assert env_rate("R", "600/min", {"R": "OFF"}) is None
+    assert parse_rate("600/min") == (600, 60)
+    assert parse_rate("20/10s") == (20, 10)
+    assert parse_rate("5000/day") == (5000, 86400)
+    for bad in ("600", "600/minute", "0/min", "-1/min", "x/min", "10/0s"):
+        with pytest.raises(SettingError, match=rf"R='{bad}': expected REQUESTS/PERIOD"):
+            env_rate("R", "600/min", {"R": bad})
+
+
+def test_cache_urls() -> None:
+    assert cache_from_url("")["BACKEND"].endswith("LocMemCache")
+    assert cache_from_url("locmem://")["BACKEND"].endswith("LocMemCache")
+    shared = cache_from_url("file:///var/cache/wellbeat")
+    assert shared["BACKEND"].endswith("FileBasedCache")
+    assert shared["LOCATION"] == "/var/cache/wellbeat"
+    with pytest.raises(SettingError, match="expected file:///absolute/directory"):
+        cache_from_url("file://relative/dir")
+    with pytest.raises(SettingError, match="unsupported scheme 'memcached'"):
+        cache_from_url("memcached://x")
 
 
 def test_database_urls() -> None:

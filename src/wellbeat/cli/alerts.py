@@ -1,14 +1,22 @@
-"""`wellbeat alerts ...`: the scheduled detection job (run it from cron) and delivery retries."""
+"""`wellbeat alerts ...`: the scheduled detection job (run it from cron) and the delivery
+queue's worker."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wellbeat.analytics.alerts import DEFAULT_MIN_COUNT, METHODS
+
+if TYPE_CHECKING:
+    from wellbeat.web.surveillance.delivery import Drained
 
 
 def register(cli: click.Group) -> None:
@@ -82,7 +90,12 @@ DATA_DIR_OPTION = click.option(
     show_default=True,
     help="Smallest period count an aberration must reach to become an alert.",
 )
-@click.option("--no-deliver", is_flag=True, help="Raise alerts but send nothing.")
+@click.option(
+    "--no-deliver",
+    is_flag=True,
+    help="Raise alerts and queue their deliveries, but leave the sending to "
+    "`wellbeat alerts deliver`.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
 def run_command(
     data_dir: Path,
@@ -96,10 +109,13 @@ def run_command(
     as_json: bool,
 ) -> None:
     """Run detection once (idempotent: signals already raised are skipped, a running episode
-    extends its alert). Cron example: `15 2 * * * wellbeat alerts run --data-dir /srv/hub`."""
+    extends its alert), queue deliveries for subscribers, then, once detection is done, send
+    the deliveries that are due. Cron example: `15 2 * * * wellbeat alerts run --data-dir
+    /srv/hub`."""
     _setup(data_dir)
     from wellbeat.analytics.alerts import AlertConfigError
     from wellbeat.web.governance.service import hub_today
+    from wellbeat.web.surveillance.delivery import Drained, drain_due
     from wellbeat.web.surveillance.detection import run_detection
 
     # Yesterday, a local day of the hub's time zone.
@@ -112,32 +128,92 @@ def run_command(
             daily_method=daily_method,
             weekly_method=weekly_method,
             min_count=min_count,
-            deliver=not no_deliver,
         )
     except AlertConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    # Detection is committed before anything is sent: a slow subscriber delays only this.
+    drained = Drained([]) if no_deliver else drain_due()
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        click.echo(json.dumps({**result.as_dict(), "delivery": drained.as_dict()}))
         return
     click.echo(
         f"Detection {result.since}..{result.as_of} at layer {result.layer}: "
         f"{result.signals} signals, {result.raised} new alerts, {result.extended} extended, "
-        f"{result.duplicates} already raised; {result.deliveries} deliveries "
-        f"({result.failed_deliveries} failed) in {result.seconds:.1f} s"
+        f"{result.duplicates} already raised in {result.seconds:.1f} s; "
+        f"{result.queued} deliveries queued; {_drained_line(drained)}"
+    )
+
+
+def _drained_line(drained: Drained) -> str:
+    counts = drained.as_dict()
+    return (
+        f"{counts['attempted']} deliveries attempted: {counts['delivered']} delivered, "
+        f"{counts['retrying']} to retry, {counts['failed']} failed for good"
     )
 
 
 @alerts.command("deliver")
 @DATA_DIR_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
-def deliver_command(data_dir: Path, as_json: bool) -> None:
-    """Send pending deliveries and retry failed ones that are due."""
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="Keep running: drain, sleep until the next delivery falls due (at most --interval), "
+    "repeat until stopped (SIGTERM or Ctrl-C finish the delivery in hand first).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1),
+    default=5.0,
+    show_default=True,
+    help="With --loop: the longest sleep between passes, in seconds.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per pass (with --loop: per pass that sent something).",
+)
+def deliver_command(data_dir: Path, loop: bool, interval: float, as_json: bool) -> None:
+    """The delivery queue's worker: send queued deliveries and retry failed ones that are due
+    (1 s, 4 s, then 15 min between bursts of three; failed for good after 9 attempts). Safe to
+    run several at once and to kill: a delivery is claimed by one worker, and one whose worker
+    died is retried when its claim expires."""
     _setup(data_dir)
-    from wellbeat.web.surveillance.delivery import deliver_due
+    from wellbeat.web.surveillance.delivery import drain_due, work
 
-    done = deliver_due()
-    failed = [d for d in done if d.status == "failed"]
-    if as_json:
-        click.echo(json.dumps({"attempted": len(done), "failed": len(failed)}))
-    else:
-        click.echo(f"{len(done)} deliveries attempted, {len(failed)} failed")
+    def report(drained: Drained) -> None:
+        if loop and not drained.deliveries:
+            return  # a quiet log: the loop only reports passes that sent something
+        click.echo(json.dumps(drained.as_dict()) if as_json else _drained_line(drained))
+
+    if not loop:
+        report(drain_due())
+        return
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        work(
+            interval=interval,
+            sleep=_interruptible(stopping),
+            stop=lambda: bool(stopping),
+            on_pass=report,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interruptible(stopping: list[int]) -> Callable[[float], None]:
+    """A sleep that ends early once a stop signal arrived."""
+
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(min(0.2, deadline - time.monotonic()))
+
+    return sleep

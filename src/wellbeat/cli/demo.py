@@ -248,4 +248,4 @@ def _detect(start: dt.date, end: dt.date) -> DetectionRun:
     from wellbeat.web.surveillance.detection import run_detection
 
     # Eight weeks of history before the first day judged, so every method has its baseline.
-    return run_detection(end, since=start + dt.timedelta(days=56), deliver=False)
+    return run_detection(end, since=start + dt.timedelta(days=56))

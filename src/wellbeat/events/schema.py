@@ -12,6 +12,7 @@ Two shapes of the same event exist:
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 import pyarrow as pa
@@ -86,6 +87,38 @@ SYNDROMES: tuple[str, ...] = tuple(s.value for s in Syndrome)
 
 
 SEXES = ("female", "male", "other", "unknown")
+
+SEX_SYNONYMS: dict[str, str] = {
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "o": "other",
+    "other": "other",
+    "x": "other",
+    "nonbinary": "other",
+    "non binary": "other",
+    "u": "unknown",
+    "unk": "unknown",
+    "unknown": "unknown",
+    "not recorded": "unknown",
+    "not applicable": "unknown",
+}
+"""The one list of spellings sources use for sex, each to a value of ``SEXES``. Keys are in
+the form ``sex_key`` gives: lower case, each run of other characters one space. Used by
+``wellbeat prepare`` (a spelling not here is left for validation to refuse) and by the person
+pseudonym (where "unknown" is no sex recorded)."""
+
+_NOT_SEX_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def sex_key(text: str) -> str:
+    """``text`` as a ``SEX_SYNONYMS`` key: "Non-Binary " -> "non binary"."""
+    return _NOT_SEX_KEY.sub(" ", text.lower()).strip()
+
+
 AGE_BANDS = (*(f"{lo}-{lo + 4}" for lo in range(0, 90, 5)), "90+")
 CODE_NAMESPACES = ("nibrs", "icd10cm", "icd10", "nemsis", "apco", "sdoh", "local", "rxnorm", "istv")
 """Code namespaces: icd10cm for clinical diagnoses; icd10 (WHO) for causes of death."""

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from wellbeat import __version__
-from wellbeat.events.schema import AGE_BANDS, BATCH_SCHEMA
+from wellbeat.events.schema import AGE_BANDS, BATCH_SCHEMA, SEX_SYNONYMS
 from wellbeat.ingest.codecheck import CodeReport
 from wellbeat.ingest.connectors import CONNECTORS
 from wellbeat.ingest.connectors.base import (
@@ -72,22 +72,6 @@ dictionary of person tokens and linkage codes overflows within a slice and the c
 to plain encoding, about four times the bytes to write, hash and read back at ingest."""
 UNIQUE_PER_ROW = frozenset({"row_number", "event_id", "occurred_at", "reported_at"})
 """Batch columns whose values rarely repeat: written plain, as a dictionary would not pay."""
-
-SEX_SYNONYMS = {
-    "m": "male",
-    "male": "male",
-    "man": "male",
-    "f": "female",
-    "female": "female",
-    "woman": "female",
-    "u": "unknown",
-    "unk": "unknown",
-    "unknown": "unknown",
-    "o": "other",
-    "other": "other",
-    "x": "other",
-}
-"""Spellings every source uses for sex, recognised case-insensitively after the profile's map."""
 
 _T = TypeVar("_T")
 
@@ -574,10 +558,14 @@ def _bands(age: np.ndarray, ok: np.ndarray) -> pa.Array:
 
 
 def normalise_sex(values: pa.Array, mapping: Mapping[str, str]) -> pa.Array:
-    """The profile's map first, then common spellings (M, F, Female, U, ...) to the enum."""
+    """The profile's map first, then the common spellings of ``events.schema.SEX_SYNONYMS``
+    (M, F, Female, U, non-binary, ...) to the enum; anything else is left for validation."""
     mapped = apply_map(values, mapping)
-    lowered = pc.utf8_lower(mapped)
-    return apply_map_on(lowered, SEX_SYNONYMS, fallback=mapped)
+    # events.schema.sex_key, vectorised: lower case, each run of other characters one space.
+    spaced = pc.replace_substring_regex(
+        pc.utf8_lower(mapped), pattern="[^a-z0-9]+", replacement=" "
+    )
+    return apply_map_on(pc.utf8_trim(spaced, characters=" "), SEX_SYNONYMS, fallback=mapped)
 
 
 def apply_map_on(keys: pa.Array, mapping: Mapping[str, str], fallback: pa.Array) -> pa.Array:

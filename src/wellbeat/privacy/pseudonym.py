@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from wellbeat.events.schema import SEX_SYNONYMS, sex_key
 from wellbeat.privacy.keys import PURPOSE_PSEUDONYM, derive_key
 
 PERSON_TOKEN_PREFIX = "p1:"
@@ -73,24 +74,6 @@ ADDRESS_ABBREVIATIONS: dict[str, str] = {
     "unit": "unit",
 }
 
-_SEX_CODES: dict[str, str | None] = {
-    "m": "male",
-    "male": "male",
-    "man": "male",
-    "f": "female",
-    "female": "female",
-    "woman": "female",
-    "x": "other",
-    "o": "other",
-    "other": "other",
-    "nonbinary": "other",
-    "non binary": "other",
-    "u": None,
-    "unk": None,
-    "unknown": None,
-    "not recorded": None,
-    "not applicable": None,
-}
 
 # Letters that Unicode does not decompose into a base letter plus accent.
 _LETTER_FOLDS = str.maketrans(
@@ -179,9 +162,10 @@ def normalise_sex(text: str | None) -> str | None:
     """One of "female", "male", "other"; None when missing or recorded as unknown."""
     if text is None:
         return None
-    key = _SPACES.sub(" ", _NOT_ALNUM.sub(" ", fold_text(text))).strip()
-    if key in _SEX_CODES:
-        return _SEX_CODES[key]
+    key = sex_key(fold_text(text))
+    if key in SEX_SYNONYMS:
+        sex = SEX_SYNONYMS[key]
+        return None if sex == "unknown" else sex
     return "other" if key else None
 
 

@@ -170,3 +170,78 @@ def hub_time_zone(lake_zone: str, environ: Mapping[str, str] | None = None) -> s
         "unset WELLBEAT_TIME_ZONE, or change the lake's zone with "
         f"'wellbeat lake time-zone --data-dir DIR {value}' (which re-derives local days)"
     )
+
+
+_RATE_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """``"600/min"`` (or ``"20/10s"``, ``"5000/day"``) as (requests, seconds); ValueError
+    otherwise. The units are those of django-ninja's throttles: s, sec, m, min, h, hour, d,
+    day, optionally preceded by a multiplier."""
+    count, _, period = text.strip().partition("/")
+    digits = period.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = period[len(digits) :]
+    if not count.strip().isdigit() or unit not in _RATE_UNITS or not (digits or "1").isdigit():
+        raise ValueError(text)
+    requests, multiplier = int(count), int(digits or "1")
+    if requests < 1 or multiplier < 1:
+        raise ValueError(text)
+    return requests, multiplier * _RATE_UNITS[unit]
+
+
+def env_rate(name: str, default: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """A request rate such as ``600/min`` (requests per s, min, hour or day, e.g. ``20/10s``),
+    or ``off`` for no limit (returned as None)."""
+    value = env_str(name, default, environ).strip()
+    if value.lower() == "off":
+        return None
+    try:
+        parse_rate(value)
+    except ValueError:
+        raise SettingError(
+            f"{name}={value!r}: expected REQUESTS/PERIOD such as 600/min, 20/10s or 5000/day "
+            "(period units s, min, hour, day), or off"
+        ) from None
+    return value
+
+
+def cache_from_url(url: str, *, variable: str = "WELLBEAT_CACHE_URL") -> dict[str, Any]:
+    """Django CACHES entry: empty or ``locmem://`` for the local-memory cache (one per
+    process), ``file:///abs/dir`` for a directory shared by the processes of one machine, or
+    ``redis://HOST[:PORT]/DB`` (``rediss://`` over TLS) for Redis, which needs the ``redis``
+    package installed."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not url or scheme == "locmem":
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "wellbeat",
+        }
+    if scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc or not path.startswith("/"):
+            raise SettingError(f"{variable}={url!r}: expected file:///absolute/directory")
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": path}
+    if scheme in {"redis", "rediss"}:
+        import importlib.util
+
+        if importlib.util.find_spec("redis") is None:
+            raise SettingError(
+                f"{variable}={url!r}: the redis package is not installed "
+                "(pip install redis, or use locmem:// or file:///dir)"
+            )
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise SettingError(
+        f"{variable}={url!r}: unsupported scheme {parts.scheme!r} "
+        "(expected locmem://, file:///dir or redis://host:6379/0)"
+    )

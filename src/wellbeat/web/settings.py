@@ -13,12 +13,14 @@ from pathlib import Path
 from wellbeat.lake.store import LakeError, lake_time_zone
 from wellbeat.web.env import (
     SettingError,
+    cache_from_url,
     database_from_url,
     env_bool,
     env_choice,
     env_int,
     env_list,
     env_path,
+    env_rate,
     env_str,
     hub_time_zone,
     sqlite_database,
@@ -207,6 +209,19 @@ AUDIT_WITNESS_URL = env_str("WELLBEAT_AUDIT_WITNESS_URL", "")
 
 # --- API ---
 API_UPLOAD_MAX_BYTES = env_int("WELLBEAT_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+API_RATES: dict[str, str | None] = {
+    "token": env_rate("WELLBEAT_API_RATE_TOKEN", "600/min"),
+    "user": env_rate("WELLBEAT_API_RATE_USER", "300/min"),
+    "anon": env_rate("WELLBEAT_API_RATE_ANON", "60/min"),
+}
+"""Requests allowed per agency API token, per signed-in user and per address of an
+unauthenticated client (wellbeat.web.api.throttling); None: no limit."""
+CACHES = {"default": cache_from_url(env_str("WELLBEAT_CACHE_URL", ""))}
+"""Where the rate limits count requests: local memory by default (each server process
+counts on its own), a shared directory or Redis for one count across processes (docs/api.md)."""
+NINJA_NUM_PROXIES = env_int("WELLBEAT_PROXY_COUNT", 0, minimum=0, maximum=10)
+"""Proxies in front of the hub that append to X-Forwarded-For: the client's address for the
+unauthenticated rate limit is read that many entries from the end (0: the connection's)."""
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

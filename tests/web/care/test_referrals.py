@@ -62,6 +62,19 @@ def test_each_side_makes_only_its_own_moves(care: Any) -> None:
     assert referral.status == "cancelled" and referral.status_reason == "Person moved away"
 
 
+def test_an_unknown_status_is_refused_as_the_lifecycle_parses_it(care: Any) -> None:
+    from wellbeat.care.lifecycle import TransitionError, parse_status
+
+    referral = care.refer("counselling")
+    with pytest.raises(TransitionError) as parsed:
+        parse_status("in_progress")
+    with pytest.raises(CareError) as refused:
+        actions.do_change_status(care.world.users["bhc_clinician"], referral, "in_progress")
+    # One parser: the same code and message (naming the FHIR codes) in the web app.
+    assert (refused.value.code, refused.value.message) == (parsed.value.code, str(parsed.value))
+    assert "in-progress" in refused.value.message
+
+
 def test_officers_see_status_never_clinical_detail(
     client: Client, care: Any, login_as: Any
 ) -> None:

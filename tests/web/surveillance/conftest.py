@@ -122,4 +122,4 @@ def detected(watched_city: Path) -> Any:
     """Detection run once over the whole history."""
     from wellbeat.web.surveillance.detection import run_detection
 
-    return run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    return run_detection(LAST_DAY, since=FIRST_DAY)

@@ -1,8 +1,9 @@
 """Delivery: signed webhooks to a local server, email through Django's backend, retries with
-backoff, and a failure the subscriber can see."""
+backoff (on an injected clock: nothing sleeps), and a failure the subscriber can see."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import threading
@@ -16,7 +17,7 @@ from django.core import mail
 from wellbeat.web.surveillance import actions
 from wellbeat.web.surveillance.delivery import (
     SIGNATURE_HEADER,
-    deliver_due,
+    drain_due,
     queue_deliveries,
     verify,
 )
@@ -66,6 +67,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Clock:
+    """An injectable clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2025, 4, 10, 3, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
 def test_a_signed_webhook_is_retried_until_the_receiver_answers(
     detected: Any, world: Any, receiver: Any
 ) -> None:
@@ -74,11 +88,20 @@ def test_a_signed_webhook_is_retried_until_the_receiver_answers(
     sub = actions.do_subscribe(
         world.users["phd_analyst"], channel="webhook", target=url, indicator="suspected_overdose"
     )
-    queue_deliveries(Alert.objects.all())
-    waits: list[float] = []
-    done = deliver_due(sleep=waits.append)
-    assert {d.status for d in done} == {"delivered"}
-    assert waits.count(1.0) == 1  # one backoff wait: only the first attempt failed
+    clock = Clock()
+    queue_deliveries(Alert.objects.all(), now=clock())
+    first = drain_due(clock=clock)
+    # One receiver answered 503 once: that delivery waits 1 s (the first backoff step).
+    retrying = [d for d in first.deliveries if d.status == "retrying"]
+    assert len(retrying) == 1 and retrying[0].last_error == "webhook answered HTTP 503"
+    assert retrying[0].next_attempt_at == clock.now + dt.timedelta(seconds=1)
+    assert drain_due(clock=clock).deliveries == []  # not due yet: nothing sent, nothing slept
+    clock.advance(1)
+    again = drain_due(clock=clock)
+    assert [(d.pk, d.status, d.attempts) for d in again.deliveries] == [
+        (retrying[0].pk, "delivered", 2)
+    ]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
     body, signature = handler.received[0]
     assert verify(body, sub.secret, signature)
     assert not verify(body, "another-secret", signature)
@@ -94,17 +117,34 @@ def test_a_failing_webhook_is_visible_on_the_subscriptions_page(
     actions.do_subscribe(
         user, channel="webhook", target=f"http://127.0.0.1:{_free_port()}/gone", areas=[SPIKE_AREA]
     )
-    queue_deliveries(Alert.objects.all())
-    waits: list[float] = []
-    done = deliver_due(sleep=waits.append)
-    assert done and {d.status for d in done} == {"failed"}
-    assert waits[:2] == [1.0, 4.0]  # backoff between the attempts of one run
-    assert all(d.attempts == 3 and "unreachable" in d.last_error for d in done)
-    # Not due again until the next-run delay has passed.
-    assert deliver_due(sleep=waits.append) == []
+    clock = Clock()
+    queue_deliveries(Alert.objects.all(), now=clock())
     login_as(client, user)
+    waits: list[float] = []
+    for attempt in range(1, 10):
+        done = drain_due(clock=clock).deliveries
+        assert done and all(d.attempts == attempt for d in done)
+        assert all("unreachable" in d.last_error for d in done)
+        if attempt < 9:
+            assert {d.status for d in done} == {"retrying"}
+            assert drain_due(clock=clock).deliveries == []  # each waits for its time
+            wait = (done[0].next_attempt_at - clock.now).total_seconds()
+            waits.append(wait)
+            clock.advance(wait)
+        if attempt == 1:
+            page = client.get("/surveillance/subscriptions/").content.decode()
+            assert "delivery-retrying" in page and "unreachable" in page
+    # The backoff schedule: 1 s and 4 s inside a burst of three, 15 min between bursts.
+    assert waits == [1.0, 4.0, 900.0, 1.0, 4.0, 900.0, 1.0, 4.0]
+    assert {d.status for d in done} == {"failed"}
+    clock.advance(86400)
+    assert drain_due(clock=clock).deliveries == []  # failed for good: never tried again
     page = client.get("/surveillance/subscriptions/").content.decode()
     assert "delivery-failed" in page and "unreachable" in page
+    assert "gave up after 9 attempts" in page
+    api = client.get("/api/surveillance/subscriptions").json()["subscriptions"][0]
+    assert {d["status"] for d in api["deliveries"]} == {"failed"}
+    assert all("unreachable" in d["last_error"] for d in api["deliveries"])
 
 
 def test_email_goes_only_to_subscribers_who_may_see_the_alert(detected: Any, world: Any) -> None:
@@ -112,7 +152,7 @@ def test_email_goes_only_to_subscribers_who_may_see_the_alert(detected: Any, wor
     actions.do_subscribe(world.users["xpd_analyst"], channel="email", target="xpd@example.org")
     made = queue_deliveries(Alert.objects.all())
     assert {d.subscription.user.username for d in made} == {"phd_analyst"}
-    deliver_due(sleep=lambda _s: None)
+    drain_due()
     assert {m.to[0] for m in mail.outbox} == {"phd@example.org"}
     assert len(mail.outbox) == Delivery.objects.filter(status="delivered").count()
 

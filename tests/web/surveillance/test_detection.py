@@ -34,7 +34,7 @@ def test_the_planted_spike_raises_an_aberration_and_a_threshold_alert(detected: 
 
 def test_running_again_raises_nothing_twice(detected: Any) -> None:
     before = (Alert.objects.count(), AlertSignal.objects.count())
-    again = run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    again = run_detection(LAST_DAY, since=FIRST_DAY)
     assert again.raised == 0 and again.extended == 0
     assert again.duplicates == detected.signals > 0
     assert (Alert.objects.count(), AlertSignal.objects.count()) == before
@@ -43,12 +43,12 @@ def test_running_again_raises_nothing_twice(detected: Any) -> None:
 def test_a_next_day_signal_extends_the_running_alert(watched_city: Any) -> None:
     from .conftest import ingest_daily
 
-    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    run_detection(LAST_DAY, since=FIRST_DAY)
     first = Alert.objects.get(area=SPIKE_AREA, method="threshold")
     # More reports arrive for the next day in the same area.
     counts = {(SPIKE_AREA, LAST_DAY + dt.timedelta(days=1)): 5}
     ingest_daily(watched_city, "MFX", counts)
-    run_detection(LAST_DAY + dt.timedelta(days=1), deliver=False)
+    run_detection(LAST_DAY + dt.timedelta(days=1))
     extended = Alert.objects.get(pk=first.pk)
     assert Alert.objects.filter(area=SPIKE_AREA, method="threshold").count() == 1
     assert extended.last_signal_on == LAST_DAY + dt.timedelta(days=1)
@@ -63,7 +63,7 @@ def test_an_admin_threshold_overrides_the_default(watched_city: Any, world: Any)
     do_set_spike_threshold(
         world.users["mfd_admin"], "suspected_overdose", "neighbourhood", SPIKE_AREA, 7
     )
-    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    run_detection(LAST_DAY, since=FIRST_DAY)
     assert not Alert.objects.filter(method="threshold").exists()
     assert SpikeThreshold.objects.get().set_by == world.users["mfd_admin"]
 
@@ -83,7 +83,7 @@ def test_a_stale_source_raises_one_data_quality_alert_to_its_admins(
     from wellbeat.web.surveillance.actions import can_see
 
     # The test events carry no codes at all: the informative-codes monitor fails.
-    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    run_detection(LAST_DAY, since=FIRST_DAY)
     dq = Alert.objects.filter(kind="data_quality", source_agency=world.agencies["MFD"])
     assert dq.count() >= 1
     alert = dq.first()
@@ -92,7 +92,7 @@ def test_a_stale_source_raises_one_data_quality_alert_to_its_admins(
     assert not can_see(world.users["mfd_analyst"], alert)
     assert not can_see(world.users["phd_admin"], alert)
     before = dq.count()
-    run_detection(LAST_DAY, since=FIRST_DAY, deliver=False)
+    run_detection(LAST_DAY, since=FIRST_DAY)
     assert dq.count() == before
 
 

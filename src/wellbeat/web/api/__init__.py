@@ -14,6 +14,7 @@ from wellbeat.web.api.auth import SCOPES, AgencyTokenAuth, UserSessionAuth, regi
 from wellbeat.web.api.batches import router as batches_router
 from wellbeat.web.api.errors import ApiError, error_response, install_error_handlers
 from wellbeat.web.api.schema import HubNinjaAPI
+from wellbeat.web.api.throttling import api_throttles
 from wellbeat.web.api.tokens import router as tokens_router
 
 __all__ = [
@@ -31,8 +32,11 @@ api = HubNinjaAPI(
     version=__version__,
     description=(
         "Agency uploads, API tokens, the audit log and (under /governance) governed queries. "
-        'Every error has the shape {"error": {"code", "message", "details"}}.'
+        'Every error has the shape {"error": {"code", "message", "details"}}. '
+        "Requests are rate-limited per API token, per signed-in user and per address of "
+        "unauthenticated clients: over the limit the answer is 429 with Retry-After."
     ),
+    throttle=api_throttles(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",

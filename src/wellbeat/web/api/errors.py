@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -19,7 +20,15 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyF
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    HttpError,
+    Throttled,
+    ValidationError,
+)
+
+from wellbeat.web.api.throttling import SCOPE_NAMES, THROTTLED_ATTRIBUTE
 
 logger = logging.getLogger("wellbeat.api")
 
@@ -95,6 +104,22 @@ def too_many_fields() -> JsonResponse:
     )
 
 
+def too_many_requests(request: HttpRequest, wait: float | None) -> JsonResponse:
+    """429 for a request over a rate limit, naming the limit; Ninja adds ``Retry-After``."""
+    scope, rate = getattr(request, THROTTLED_ATTRIBUTE, ("", ""))
+    retry_after = math.ceil(wait) if wait is not None else None
+    whose = SCOPE_NAMES.get(scope, "this client")
+    message = f"too many requests: the limit for {whose} is {rate or 'exceeded'}"
+    if retry_after is not None:
+        message += f"; retry after {retry_after} s"
+    return error_response(
+        429,
+        "too_many_requests",
+        message,
+        {"scope": scope, "limit": rate, "retry_after": retry_after},
+    )
+
+
 def forbidden(exc: PermissionDenied) -> JsonResponse:
     return error_response(403, "forbidden", str(exc) or "not allowed")
 
@@ -138,6 +163,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(exc.status_code, code_for_status(exc.status_code), str(exc))
 
+    def on_throttled(request: HttpRequest, exc: Any) -> HttpResponse:
+        return too_many_requests(request, exc.wait)
+
     def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(404, "not_found", str(exc) or "not found")
 
@@ -159,6 +187,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, on_authentication)
     api.add_exception_handler(AuthorizationError, on_authorization)
     api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(Throttled, on_throttled)
     api.add_exception_handler(Http404, on_not_found)
     api.add_exception_handler(RequestDataTooBig, on_too_big)
     api.add_exception_handler(TooManyFieldsSent, on_too_many_fields)

@@ -41,24 +41,39 @@ _ERROR_DESCRIPTIONS = {
     409: "The resource's state does not allow this (`conflict`)",
     413: "Request body over the hub's limit (`payload_too_large`)",
     422: "Invalid input; `details` lists each field's path and problem (`validation_error`, …)",
+    429: "Over a rate limit of this token, user or address (`too_many_requests`); "
+    "`details` names the limit, `Retry-After` the seconds to wait",
+}
+
+_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before the next request counts again",
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
 }
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    return {
+    response: dict[str, Any] = {
         "description": _ERROR_DESCRIPTIONS[status],
         "content": {
             "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}}
         },
     }
+    if status in _HEADERS:
+        response["headers"] = _HEADERS[status]
+    return response
 
 
 def error_statuses(operation: Operation) -> list[int]:
     """The error statuses an operation can answer with: 401/403 when it needs a sign-in,
     400/413 when it takes a body, 404 for path parameters and resources a body names,
-    409 for state changes, 422 always (parameters, body, or the endpoint's own checks)."""
+    409 for state changes, 422 always (parameters, body, or the endpoint's own checks), 429
+    when it is rate-limited."""
     sources = {model.__ninja_param_source__ for model in operation.models}
     takes_body = bool(_BODY_METHODS & set(operation.methods))
     statuses = {422}
@@ -68,6 +83,8 @@ def error_statuses(operation: Operation) -> list[int]:
         statuses |= {400, 404, 409, 413}
     if "path" in sources:
         statuses.add(404)
+    if operation.throttle_objects:
+        statuses.add(429)
     return sorted(statuses)
 
 

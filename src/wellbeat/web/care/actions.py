@@ -49,6 +49,7 @@ from wellbeat.care.lifecycle import (
     check_transition,
     first_contact_due,
     is_overdue,
+    parse_status,
 )
 from wellbeat.care.measures import CallOutcome
 from wellbeat.care.needs import NeedError, check_needs
@@ -817,9 +818,9 @@ def do_change_status(
     """Move a referral along the FHIR Task lifecycle; the referrer is notified of every change.
     ``at``: when the change happened, if it is entered after the fact (not before the last)."""
     try:
-        target_status = TaskStatus(new)
-    except ValueError:
-        raise CareError("invalid", f"field 'status': {new!r} is not a FHIR Task status") from None
+        target_status = parse_status(new)
+    except TransitionError as exc:
+        raise CareError(exc.code, str(exc)) from None
     with transaction.atomic():
         locked = (
             Referral.objects.select_for_update()

@@ -126,6 +126,8 @@ def _subscription_out(sub: Subscription) -> dict[str, Any]:
                 "status": d.status,
                 "attempts": d.attempts,
                 "last_error": d.last_error,
+                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+                "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
             }
             for d in sub.deliveries.all()
         ],

@@ -1,6 +1,15 @@
 """Delivering alerts to subscribers: Django's email backend, or a webhook whose body is signed
-with HMAC-SHA256 under the subscription's secret. Failures are retried with backoff and stay
-visible on the subscriber's page."""
+with HMAC-SHA256 under the subscription's secret.
+
+Delivery is a queue. Detection only writes rows (``queue_deliveries``); a worker drains them
+(``drain_due``, run by ``wellbeat alerts deliver [--loop]`` and after each scheduled
+``wellbeat alerts run``). A worker claims one due row at a time in a short transaction
+(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write transactions are
+serialised), marks it ``sending`` with a claim that expires after ``CLAIM_SECONDS``, sends it
+outside any transaction and records the outcome. A worker that dies mid-send leaves the row
+``sending``: it is due again when the claim expires. A delivered row is never claimed again.
+Backoff is a time stored on the row, never a sleep: only the long-running worker (``work``)
+waits, between passes."""
 
 from __future__ import annotations
 
@@ -8,14 +17,15 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from wellbeat.web.surveillance.actions import can_see
@@ -31,13 +41,18 @@ SIGNATURE_HEADER = "X-Wellbeat-Signature"
 """Header carrying ``sha256=<hex HMAC-SHA256 of the raw body>`` under the subscription secret."""
 
 RETRY_DELAYS_SECONDS = (1.0, 4.0)
-"""Waits between the attempts of one run (3 attempts in all)."""
+"""Backoff inside a burst: the 2nd and 3rd attempts follow a failure after 1 s and 4 s."""
 
 NEXT_RUN_DELAY = dt.timedelta(minutes=15)
-"""A delivery that failed every attempt of a run is tried again by runs after this long."""
+"""After a burst of 3 failed attempts, the next burst starts this much later."""
 
 MAX_ATTEMPTS = 9
-"""After this many attempts in all a delivery stays failed until the subscriber fixes it."""
+"""After this many attempts in all (3 bursts) a delivery is ``failed`` for good, with the last
+error on the subscriber's page."""
+
+CLAIM_SECONDS = 300.0
+"""How long a worker's claim on a row lasts; a row still ``sending`` after that (its worker
+died mid-send) is due again. Longer than any one send (webhook timeout, SMTP)."""
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 
@@ -86,20 +101,34 @@ def subscription_matches(subscription: Subscription, alert: Alert) -> bool:
     return False
 
 
-def queue_deliveries(alerts: Iterable[Alert]) -> list[Delivery]:
-    """A pending delivery for every active subscription that matches an alert its user may
-    see (idempotent: one delivery per subscription and alert)."""
+def queue_deliveries(alerts: Iterable[Alert], *, now: dt.datetime | None = None) -> list[Delivery]:
+    """Queue a delivery for every active subscription that matches an alert its user may
+    see (idempotent: one delivery per subscription and alert). Sends nothing."""
     subs = list(Subscription.objects.filter(active=True).select_related("user", "user__agency"))
     made: list[Delivery] = []
     cache: dict[tuple[object, ...], bool] = {}
+    due = now or timezone.now()
     for alert in alerts:
         for sub in subs:
             if not subscription_matches(sub, alert) or not can_see(sub.user, alert, cache):
                 continue
-            delivery, created = Delivery.objects.get_or_create(subscription=sub, alert=alert)
+            delivery, created = Delivery.objects.get_or_create(
+                subscription=sub, alert=alert, defaults={"next_attempt_at": due}
+            )
             if created:
                 made.append(delivery)
     return made
+
+
+def retry_delay(attempts: int) -> dt.timedelta | None:
+    """When a delivery whose ``attempts``-th attempt failed is tried again: 1 s, 4 s, then
+    ``NEXT_RUN_DELAY`` before the next burst of three; None once ``MAX_ATTEMPTS`` are spent."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    step = attempts % (len(RETRY_DELAYS_SECONDS) + 1)
+    if step == 0:
+        return NEXT_RUN_DELAY
+    return dt.timedelta(seconds=RETRY_DELAYS_SECONDS[step - 1])
 
 
 def _post_webhook(url: str, body: bytes, signature: str, delivery_id: int) -> None:
@@ -146,52 +175,156 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def deliver(delivery: Delivery, *, sleep: Callable[[float], None] = time.sleep) -> Delivery:
-    """Try one delivery up to 1 + len(RETRY_DELAYS_SECONDS) times, waiting between attempts;
-    record the outcome (a failure keeps its reason for the subscriber's page)."""
-    error = ""
-    for attempt, delay in enumerate((0.0, *RETRY_DELAYS_SECONDS)):
-        if attempt:
-            sleep(delay)
-        delivery.attempts += 1
-        try:
-            _send_once(delivery)
-        except Exception as exc:
-            error = _reason(exc)
-        else:
-            error = ""
-            break
-        if delivery.attempts >= MAX_ATTEMPTS:
-            break
+WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING)
+"""States of a row still in the queue (``sending`` counts: its claim may have expired)."""
+
+
+def _due(now: dt.datetime) -> Q:
+    # A ``sending`` row whose claim expired is due even after its last attempt, so that
+    # ``claim_next`` can settle it as failed instead of leaving it stuck.
+    return (
+        Q(status__in=WAITING, subscription__active=True)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        & (Q(attempts__lt=MAX_ATTEMPTS) | Q(status=DeliveryStatus.SENDING))
+    )
+
+
+INTERRUPTED = "the worker stopped during this attempt (outcome unknown)"
+"""The error kept on a row whose last attempt's worker died before recording the outcome."""
+
+
+def claim_next(now: dt.datetime, *, skip: Iterable[int] = ()) -> Delivery | None:
+    """Claim the longest-waiting due delivery (not in ``skip``) for this worker: ``sending``,
+    one more attempt counted, claimed until ``now + CLAIM_SECONDS``. None when nothing is
+    due. Two workers never claim the same row: the row is locked (PostgreSQL, skipping rows
+    another worker holds) or the write transaction is exclusive (SQLite), and the update only
+    applies to the row as it was read."""
     with transaction.atomic():
-        if error:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.last_error = error[:1000]
-            delivery.next_attempt_at = timezone.now() + NEXT_RUN_DELAY
-        else:
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.last_error = ""
-            delivery.delivered_at = timezone.now()
-            delivery.next_attempt_at = None
-        delivery.save()
+        candidates = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(_due(now))
+            .exclude(pk__in=list(skip))
+            .order_by(F("next_attempt_at").asc(nulls_first=True), "pk")
+            .values_list("pk", "status", "attempts")[:10]
+        )
+        for pk, status, attempts in candidates:
+            if attempts >= MAX_ATTEMPTS:  # an expired claim on the last attempt
+                Delivery.objects.filter(pk=pk, status=status, attempts=attempts).update(
+                    status=DeliveryStatus.FAILED, last_error=INTERRUPTED, next_attempt_at=None
+                )
+                continue
+            claimed = Delivery.objects.filter(pk=pk, status=status, attempts=attempts).update(
+                status=DeliveryStatus.SENDING,
+                attempts=attempts + 1,
+                next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS),
+            )
+            if claimed:
+                return Delivery.objects.select_related("subscription", "alert").get(pk=pk)
+    return None
+
+
+def attempt(
+    delivery: Delivery,
+    *,
+    clock: Callable[[], dt.datetime] = timezone.now,
+    send: Callable[[Delivery], None] | None = None,
+) -> Delivery:
+    """Send a claimed delivery once and record the outcome: ``delivered``; ``retrying`` with
+    the reason and the time of the next attempt; or ``failed`` with the reason when it was the
+    last attempt. Only an ``Exception`` counts as a failed send: an interrupt (the worker being
+    stopped) leaves the claim to expire and the row to be retried."""
+    try:
+        (send or _send_once)(delivery)
+    except Exception as exc:
+        delay = retry_delay(delivery.attempts)
+        delivery.last_error = _reason(exc)[:1000]
+        delivery.status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.RETRYING
+        delivery.next_attempt_at = None if delay is None else clock() + delay
+    else:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.last_error = ""
+        delivery.delivered_at = clock()
+        delivery.next_attempt_at = None
+    # Only our own claim is overwritten (a row reclaimed after an expired claim has another
+    # attempt count and is left to the worker that holds it).
+    Delivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=delivery.attempts
+    ).update(
+        status=delivery.status,
+        last_error=delivery.last_error,
+        next_attempt_at=delivery.next_attempt_at,
+        delivered_at=delivery.delivered_at,
+    )
     return delivery
 
 
-def deliver_due(
-    now: dt.datetime | None = None, *, sleep: Callable[[float], None] = time.sleep
-) -> list[Delivery]:
-    """Send every pending delivery and retry failed ones that are due."""
-    moment = now or timezone.now()
-    due = Delivery.objects.select_related("subscription", "alert").filter(
-        subscription__active=True, attempts__lt=MAX_ATTEMPTS
-    )
-    out = []
-    for delivery in due:
-        if delivery.status == DeliveryStatus.DELIVERED:
-            continue
-        if delivery.status == DeliveryStatus.FAILED and (
-            delivery.next_attempt_at is not None and delivery.next_attempt_at > moment
-        ):
-            continue
-        out.append(deliver(delivery, sleep=sleep))
-    return out
+@dataclass
+class Drained:
+    """What one pass over the queue did."""
+
+    deliveries: list[Delivery]
+
+    def count(self, status: str) -> int:
+        return sum(1 for d in self.deliveries if d.status == status)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "attempted": len(self.deliveries),
+            "delivered": self.count("delivered"),
+            "retrying": self.count("retrying"),
+            "failed": self.count("failed"),
+        }
+
+
+def drain_due(
+    *,
+    clock: Callable[[], dt.datetime] = timezone.now,
+    send: Callable[[Delivery], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> Drained:
+    """One pass: claim and send every delivery due now, each at most once (a failure due
+    again within the pass waits for the next pass). ``stop`` is asked between deliveries."""
+    done: list[Delivery] = []
+    while not stop():
+        delivery = claim_next(clock(), skip=[d.pk for d in done])
+        if delivery is None:
+            break
+        done.append(attempt(delivery, clock=clock, send=send))
+    return Drained(done)
+
+
+def next_due(now: dt.datetime) -> dt.datetime | None:
+    """When the earliest waiting delivery falls due (``now`` if one already is); None when
+    the queue is empty."""
+    waiting = Delivery.objects.filter(status__in=WAITING, subscription__active=True)
+    if waiting.filter(next_attempt_at__isnull=True).exists():
+        return now
+    first = waiting.aggregate(first=Min("next_attempt_at"))["first"]
+    return None if first is None else max(first, now)
+
+
+def work(
+    *,
+    interval: float,
+    clock: Callable[[], dt.datetime] = timezone.now,
+    sleep: Callable[[float], None],
+    stop: Callable[[], bool],
+    on_pass: Callable[[Drained], None] = lambda _d: None,
+    send: Callable[[Delivery], None] | None = None,
+) -> int:
+    """The long-running worker: drain, then sleep until the next delivery falls due (at most
+    ``interval`` seconds, so rows queued meanwhile are picked up), until ``stop()``. Returns
+    how many attempts it made."""
+    attempts = 0
+    while not stop():
+        drained = drain_due(clock=clock, stop=stop, send=send)
+        attempts += len(drained.deliveries)
+        on_pass(drained)
+        if stop():
+            break
+        now = clock()
+        due = next_due(now)
+        wait = interval if due is None else min(interval, (due - now).total_seconds())
+        if wait > 0:
+            sleep(wait)
+    return attempts

@@ -1,6 +1,7 @@
 """The scheduled detection job: every watched indicator x area series through its method and
-the threshold spikes, signals folded into alerts, subscribers told. Idempotent: a second run
-over the same data raises nothing new (signal keys are unique)."""
+the threshold spikes, signals folded into alerts, deliveries to subscribers queued. Idempotent:
+a second run over the same data raises nothing new (signal keys are unique). Detection never
+sends: the delivery queue's worker does (``wellbeat.web.surveillance.delivery``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from wellbeat.web.surveillance.actions import (
     do_raise_data_quality,
     do_raise_signals,
 )
-from wellbeat.web.surveillance.delivery import deliver_due, queue_deliveries
+from wellbeat.web.surveillance.delivery import queue_deliveries
 from wellbeat.web.surveillance.models import Alert, SpikeThreshold
 from wellbeat.web.surveillance.watchlist import DEFAULT_LAYER, WATCHLIST, WatchedIndicator
 
@@ -53,8 +54,7 @@ class DetectionRun:
     extended: int = 0
     duplicates: int = 0
     data_quality: int = 0
-    deliveries: int = 0
-    failed_deliveries: int = 0
+    queued: int = 0
     per_indicator: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -68,8 +68,7 @@ class DetectionRun:
             "extended": self.extended,
             "duplicates": self.duplicates,
             "data_quality_alerts": self.data_quality,
-            "deliveries": self.deliveries,
-            "failed_deliveries": self.failed_deliveries,
+            "queued_deliveries": self.queued,
             "indicators": self.per_indicator,
             "seconds": round(self.seconds, 2),
         }
@@ -135,10 +134,10 @@ def run_detection(
     daily_method: str | None = None,
     weekly_method: str | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
-    deliver: bool = True,
 ) -> DetectionRun:
     """Detect over every watched indicator up to ``as_of``; signals from ``since`` on (default:
-    the last ``DEFAULT_RECHECK_DAYS`` days) become alerts; due deliveries are sent."""
+    the last ``DEFAULT_RECHECK_DAYS`` days) become alerts; their deliveries are queued (not
+    sent: no network wait here)."""
     started = time.perf_counter()
     since = since or as_of - dt.timedelta(days=DEFAULT_RECHECK_DAYS - 1)
     if since > as_of:
@@ -181,11 +180,7 @@ def run_detection(
             "raised": len(outcome.raised),
         }
     new_alerts.extend(_raise_data_quality(as_of, run))
-    queue_deliveries(new_alerts)
-    if deliver:
-        done = deliver_due()
-        run.deliveries = len(done)
-        run.failed_deliveries = sum(1 for d in done if d.status == "failed")
+    run.queued = len(queue_deliveries(new_alerts))
     run.seconds = time.perf_counter() - started
     return run
 

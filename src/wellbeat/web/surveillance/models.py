@@ -151,13 +151,20 @@ class Subscription(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
+    """A delivery's place in the queue (``wellbeat.web.surveillance.delivery``)."""
+
+    PENDING = "pending", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
 
 
 class Delivery(models.Model):
-    """One alert sent (or being retried) on one subscription."""
+    """One alert to send on one subscription: a row of the delivery queue. Detection only
+    writes it (``pending``); a worker claims it (``sending``, ``next_attempt_at`` then holds
+    the claim's expiry), sends it, and records ``delivered``, ``retrying`` (with the error and
+    when it is tried again) or, after the last attempt, ``failed`` with the last error."""
 
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="deliveries"
@@ -175,3 +182,4 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "alert"], name="one_delivery_per_alert")
         ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_queue")]
