@@ -481,3 +481,94 @@ def _area_geometry(geometry: Any, where: str) -> Any:
             "not self-intersecting, holes inside their shell)"
         )
     return shape
+
+
+def layer_from_geojson_field(
+    document: Mapping[str, Any], id_field: str, name: str = "areas", source: str = "<geojson>"
+) -> AreaLayer:
+    """Any GeoJSON FeatureCollection of polygons as a layer keyed by the property ``id_field``.
+
+    For analysts' own files (``wellbeat hotspots``), which rarely follow the layer format: the
+    id may be a string or a whole number (written as text, ``1.0`` as ``"1"``), ``name`` and
+    ``population`` are not required (name defaults to the id, population to 0). Geometry is
+    checked exactly as for a hub layer (WGS84 lon/lat polygons, valid rings).
+    """
+    if not isinstance(document, Mapping) or document.get("type") != "FeatureCollection":
+        found = document.get("type") if isinstance(document, Mapping) else type(document).__name__
+        raise AreaLayerError(f"{source}: expected a GeoJSON FeatureCollection, got {found!r}")
+    _check_crs(document.get("crs"), source)
+    features = document.get("features")
+    if not isinstance(features, list) or not features:
+        raise AreaLayerError(f"{source}: 'features' must be a non-empty list of Features")
+    ids: list[str] = []
+    names: list[str] = []
+    population: list[int] = []
+    geometries: list[Any] = []
+    properties: list[dict[str, Any]] = []
+    first_use: dict[str, int] = {}
+    for index, feature in enumerate(features):
+        where = f"{source}: feature {index}"
+        if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+            raise AreaLayerError(f"{where}: expected a GeoJSON object of type 'Feature'")
+        props = feature.get("properties")
+        if not isinstance(props, Mapping) or id_field not in props:
+            raise AreaLayerError(f"{where}: no property {id_field!r} (the id field)")
+        area_id = _field_id(props[id_field], f"{where}, field {id_field!r}")
+        if area_id in first_use:
+            raise AreaLayerError(
+                f"{where}, field {id_field!r}: duplicate id {area_id!r}, already used by "
+                f"feature {first_use[area_id]}; ids must be unique"
+            )
+        first_use[area_id] = index
+        where = f"{where} ({id_field} {area_id!r})"
+        ids.append(area_id)
+        label = props.get("name")
+        names.append(label if isinstance(label, str) else area_id)
+        people = props.get("population")
+        valid = isinstance(people, int) and not isinstance(people, bool) and people >= 0
+        population.append(int(people) if valid else 0)  # type: ignore[arg-type]
+        geometries.append(_area_geometry(feature.get("geometry"), where))
+        properties.append(dict(props))
+    return AreaLayer(
+        name=name,
+        ids=tuple(ids),
+        names=tuple(names),
+        population=np.array(population, dtype=np.int64),
+        geometries=np.array(geometries, dtype=object),
+        properties=tuple(properties),
+    )
+
+
+def load_layer_by_field(path: Path, id_field: str) -> AreaLayer:
+    """Read a GeoJSON file of areas keyed by ``id_field`` (see ``layer_from_geojson_field``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AreaLayerError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AreaLayerError(f"{path}: is a directory, expected a GeoJSON file") from None
+    except UnicodeDecodeError as exc:
+        raise AreaLayerError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AreaLayerError(
+            f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
+        ) from None
+    return layer_from_geojson_field(document, id_field, source=str(path))
+
+
+def _field_id(value: Any, where: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise AreaLayerError(f"{where}: id must be a string or a whole number, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise AreaLayerError(f"{where}: id {value!r} is not a whole number")
+        value = int(value)
+    if not isinstance(value, str | int):
+        raise AreaLayerError(f"{where}: id must be a string or a whole number, got {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise AreaLayerError(f"{where}: id is empty")
+    return text
