@@ -63,18 +63,20 @@ def cylinder_search(
             share = row_share[r]
             if share <= 0:
                 continue
-            log_share = np.log(share)
+            log_spatial = log_total + np.log(share)
             threshold = 0.0 if per_circle else best
             found = -1
             for w in range(n_windows):
                 c = acc[w] if direct else acc[hi[w]] - acc[lo[w]]
                 if c < min_cases:
                     continue
+                # c ln(c/mu) <= 0 exactly when c <= mu, and the threshold is >= 0, so this
+                # one test also leaves out the low-rate cylinders.
+                inside = xlogx[c] - c * (log_spatial + log_temporal[w])
+                if inside <= threshold:
+                    continue
                 mu = total * share * temporal_share[w]
                 if c <= mu:
-                    continue
-                inside = xlogx[c] - c * (log_total + log_share + log_temporal[w])
-                if inside <= threshold:
                     continue
                 rest = total - c
                 llr = inside + xlogx[rest] - rest * np.log(total - mu)
