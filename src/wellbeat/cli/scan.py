@@ -260,6 +260,11 @@ def register(cli: click.Group) -> None:
         help="Longest window in days.  [default: half the study period]",
     )  # fmt: skip
     @click.option(
+        "--min-temporal-days", type=click.IntRange(min=1), default=1, show_default=True,
+        help="Shortest window in days (equal to the period with --max-temporal-days: purely "
+        "spatial).",
+    )  # fmt: skip
+    @click.option(
         "--prospective", is_flag=True,
         help="Only clusters still alive on the last day; reports recurrence intervals.",
     )  # fmt: skip
@@ -288,6 +293,7 @@ def register(cli: click.Group) -> None:
         replicates: int,
         max_spatial_share: float,
         max_temporal_days: int | None,
+        min_temporal_days: int,
         prospective: bool,
         start: str | None,
         end: str | None,
@@ -309,6 +315,7 @@ def register(cli: click.Group) -> None:
                 replicates=replicates,
                 max_spatial_share=max_spatial_share,
                 max_temporal_days=max_temporal_days,
+                min_temporal_days=min_temporal_days,
                 prospective=prospective,
                 min_cases=min_cases,
                 max_clusters=max_clusters,

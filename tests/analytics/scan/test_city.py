@@ -65,6 +65,28 @@ def test_prospective_scan_on_the_last_day_of_a_spike_reports_it_alive(tiny_city:
     assert top.recurrence_interval_days == pytest.approx(1 / top.p_value)
 
 
+def test_violence_hotspot_is_the_most_likely_purely_spatial_poisson_cluster(
+    tiny_city: City,
+) -> None:
+    """The hotspot adds assaults for the whole span, so it is a purely spatial cluster: one
+    window covering the period (min = max = the period), Poisson against population. The
+    permutation model cannot see it by design (it adjusts for purely spatial variation)."""
+    hotspot = tiny_city.planted_truth()["hotspot"]
+    problem = neighbourhood_problem(tiny_city, episode_cases(tiny_city, "assault"))
+    whole = problem.days
+    result = scan(
+        problem,
+        ScanSettings(
+            model="poisson", replicates=199, min_temporal_days=whole, max_temporal_days=whole
+        ),
+    )
+    top = result.clusters[0]
+    assert set(hotspot["neighbourhoods"]) <= set(top.locations)
+    assert len(top.locations) <= len(hotspot["neighbourhoods"]) + 2
+    assert top.observed >= hotspot["planted_episodes"]
+    assert top.p_value is not None and top.p_value < 0.05
+
+
 # Cities built from these seeds with their planted episodes removed; see docs/methods.md for
 # the larger run quoted there.
 NULL_SEEDS = range(100, 120)

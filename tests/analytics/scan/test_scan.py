@@ -40,8 +40,8 @@ def brute_force(
 
     Circles: for each centre and each distinct distance r, the locations within r, kept if
     their cases (permutation) or population (Poisson) are at most the maximum share. Windows:
-    every run of 1..max_days days (ending on the last day if prospective). Expected counts
-    and the GLR straight from their definitions, one cylinder at a time.
+    every run of min_temporal_days..max_days days (ending on the last day if prospective).
+    Expected counts and the GLR straight from their definitions, one cylinder at a time.
     """
     zones, days = counts.shape
     total = int(counts.sum())
@@ -64,7 +64,8 @@ def brute_force(
         (s, e)
         for e in range(days)
         for s in range(days)
-        if 1 <= e - s + 1 <= max_days and (not settings.prospective or e == days - 1)
+        if settings.min_temporal_days <= e - s + 1 <= max_days
+        and (not settings.prospective or e == days - 1)
     ]
     best = 0.0
     argbest: set[tuple[frozenset[int], int, int]] = set()
@@ -89,21 +90,23 @@ def brute_force(
 
 
 CASES = [
-    (model, prospective, share, max_days, seed)
+    (model, prospective, share, min_days, max_days, seed)
     for model in ("space-time-permutation", "poisson")
     for prospective in (False, True)
-    for share, max_days, seed in ((0.5, 4, 1), (0.3, 6, 2), (1.0, 12, 3))
-]
+    for share, min_days, max_days, seed in (
+        (0.5, 1, 4, 1), (0.3, 1, 6, 2), (1.0, 1, 12, 3), (0.5, 3, 5, 4), (0.5, 12, 12, 5)
+    )
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("model", "prospective", "share", "max_days", "seed"), CASES)
+@pytest.mark.parametrize(("model", "prospective", "share", "min_days", "max_days", "seed"), CASES)
 def test_test_statistic_matches_brute_force(
-    model: str, prospective: bool, share: float, max_days: int, seed: int
+    model: str, prospective: bool, share: float, min_days: int, max_days: int, seed: int
 ) -> None:
     problem = random_problem(seed)
     settings = ScanSettings(
         model=model, prospective=prospective, max_spatial_share=share,
-        max_temporal_days=max_days, replicates=0,
+        min_temporal_days=min_days, max_temporal_days=max_days, replicates=0,
     )  # fmt: skip
     scanner = Scanner(problem, settings)
     # The real data, then three Monte Carlo replicates of it.
@@ -283,3 +286,5 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         ScanSettings(model="bernoulli")
     with pytest.raises(ScanInputError, match="max spatial share"):
         ScanSettings(max_spatial_share=0)
+    with pytest.raises(ScanInputError, match="min temporal window is longer than the max"):
+        ScanSettings(min_temporal_days=8, max_temporal_days=7)

@@ -5,7 +5,8 @@ same distance enter together (a circle is defined by its radius, so it never hol
 equidistant locations without the other). A circle is kept while it holds at most
 ``max_spatial_share`` of the cases (space-time permutation) or of the population (Poisson),
 SaTScan's default maximum spatial cluster size being 50 %. Windows are runs of whole days,
-1 to ``max_temporal_days`` long; a prospective scan keeps only the windows ending on the last
+``min_temporal_days`` (default 1) to ``max_temporal_days`` long (equal to the whole period
+for both, the scan is purely spatial); a prospective scan keeps only the windows ending on the last
 day of the study period.
 """
 
@@ -88,12 +89,17 @@ def build_circles(problem: ScanProblem, weights: np.ndarray, max_share: float) -
     )
 
 
-def build_windows(days: int, max_days: int, *, prospective: bool) -> Windows:
-    """Windows of 1..``max_days`` days within ``days`` days (ending on the last if prospective)."""
+def build_windows(days: int, max_days: int, *, prospective: bool, min_days: int = 1) -> Windows:
+    """Windows of ``min_days``..``max_days`` days within ``days`` days (ending on the last day
+    if prospective)."""
     if max_days < 1:
         raise ScanInputError(f"max temporal window {max_days} must be at least 1 day")
     max_days = min(max_days, days)
-    lengths = np.arange(1, max_days + 1, dtype=np.int64)
+    if not 1 <= min_days <= max_days:
+        raise ScanInputError(
+            f"min temporal window {min_days} must be between 1 and the max ({max_days} days)"
+        )
+    lengths = np.arange(min_days, max_days + 1, dtype=np.int64)
     if prospective:
         end = np.full(lengths.size, days - 1, dtype=np.int64)
         return Windows(start=end - lengths + 1, end=end)

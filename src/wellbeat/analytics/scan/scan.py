@@ -54,6 +54,9 @@ class ScanSettings:
     max_spatial_share: float = 0.5
     # None: 50 % of the study period (SaTScan's default).
     max_temporal_days: int | None = None
+    # SaTScan's minimum temporal cluster size (1 time unit); both at the whole period make the
+    # scan purely spatial.
+    min_temporal_days: int = 1
     prospective: bool = False
     # SaTScan's minimum number of cases in a high-rate cluster.
     min_cases: int = 2
@@ -70,6 +73,10 @@ class ScanSettings:
             raise ScanInputError("max spatial share must be in (0, 1]")
         if self.max_temporal_days is not None and self.max_temporal_days < 1:
             raise ScanInputError("max temporal window must be at least 1 day")
+        if self.min_temporal_days < 1:
+            raise ScanInputError("min temporal window must be at least 1 day")
+        if self.max_temporal_days is not None and self.min_temporal_days > self.max_temporal_days:
+            raise ScanInputError("min temporal window is longer than the max")
         if self.min_cases < 1:
             raise ScanInputError("minimum cases in a cluster must be at least 1")
         if self.max_clusters < 1:
@@ -134,6 +141,7 @@ class ScanResult:
             "seed": self.settings.seed,
             "max_spatial_share": self.settings.max_spatial_share,
             "max_temporal_days": self.max_temporal_days,
+            "min_temporal_days": self.settings.min_temporal_days,
             "min_cases": self.settings.min_cases,
             "circles": self.circles,
             "windows": self.windows,
@@ -195,7 +203,10 @@ class Scanner:
         self.zone_share = zone_share
         self.circles: Circles = build_circles(problem, weights, settings.max_spatial_share)
         self.windows: Windows = build_windows(
-            days, self.max_temporal_days, prospective=settings.prospective
+            days,
+            self.max_temporal_days,
+            prospective=settings.prospective,
+            min_days=settings.min_temporal_days,
         )
         if settings.model == "space-time-permutation":
             # Case dates and locations: replicates permute the dates.
