@@ -13,6 +13,8 @@ from wellbeat.analytics.scan import (
     Scanner,
     ScanProblem,
     ScanSettings,
+    log_likelihood_ratio,
+    p_value,
     problem_from_cases,
     scan,
 )
@@ -129,9 +131,19 @@ def test_most_likely_cluster_is_a_brute_force_maximiser(model: str) -> None:
         window = ((top.start - START).days, (top.end - START).days)
         assert (members, *window) in argbest
         assert top.llr == pytest.approx(best, rel=1e-9)
+        total = int(problem.counts.sum())
+        direct = log_likelihood_ratio(np.array(top.observed), np.array(top.expected), total)
+        assert top.llr == pytest.approx(float(direct), rel=1e-9)
         # Its observed and expected counts are the cylinder's own.
         rows = sorted(members)
         assert top.observed == problem.counts[rows, window[0] : window[1] + 1].sum()
+
+
+def test_p_value_is_the_rank_among_replicates_with_ties_against_the_cluster() -> None:
+    replicates = np.array([1.0, 2.0, 3.0, 3.0 * (1 - 1e-13), 5.0])
+    assert p_value(3.0, replicates) == pytest.approx(4 / 6)  # itself, 3.0, ~3.0 and 5.0
+    assert p_value(6.0, replicates) == pytest.approx(1 / 6)
+    assert p_value(0.5, np.zeros(0)) == 1.0
 
 
 def two_location_problem() -> ScanProblem:

@@ -346,9 +346,15 @@ def monte_carlo_maxima(scanner: Scanner) -> np.ndarray:
         return np.concatenate(list(pool.map(_worker_maxima, batches)))
 
 
+# Equal LLRs of different cylinders (the same counts reached through different circles) may
+# differ in the last bits; a replicate within this relative distance counts as a tie.
+_TIE_TOLERANCE = 1e-10
+
+
 def p_value(llr: float, replicate_llrs: np.ndarray) -> float:
-    """Monte Carlo p-value: rank of the observed LLR among itself and the replicates."""
-    rank = 1 + int(np.count_nonzero(replicate_llrs >= llr))
+    """Monte Carlo p-value: rank of the observed LLR among itself and the replicates (a tie
+    counts against the cluster)."""
+    rank = 1 + int(np.count_nonzero(replicate_llrs >= llr * (1 - _TIE_TOLERANCE)))
     return rank / (replicate_llrs.size + 1)
 
 
