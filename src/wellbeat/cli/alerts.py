@@ -158,7 +158,7 @@ def _drained_line(drained: Drained) -> str:
     "--loop",
     is_flag=True,
     help="Keep running: drain, sleep until the next delivery falls due (at most --interval), "
-    "repeat until stopped (SIGTERM or Ctrl-C finish the delivery in hand first).",
+    "repeat until SIGTERM or Ctrl-C, which stop it after the delivery in hand.",
 )
 @click.option(
     "--interval",
@@ -194,7 +194,8 @@ def deliver_command(data_dir: Path, loop: bool, interval: float, as_json: bool) 
     def on_signal(signum: int, _frame: Any) -> None:
         stopping.append(signum)
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    click.echo(f"delivery worker running (passes at most {interval:g} s apart)", err=True)
     try:
         work(
             interval=interval,
@@ -202,10 +203,10 @@ def deliver_command(data_dir: Path, loop: bool, interval: float, as_json: bool) 
             stop=lambda: bool(stopping),
             on_pass=report,
         )
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("delivery worker stopped", err=True)
 
 
 def _interruptible(stopping: list[int]) -> Callable[[float], None]:

@@ -303,6 +303,10 @@ def next_due(now: dt.datetime) -> dt.datetime | None:
     return None if first is None else max(first, now)
 
 
+MIN_PAUSE_SECONDS = 0.1
+"""The shortest sleep of the worker loop between passes."""
+
+
 def work(
     *,
     interval: float,
@@ -325,6 +329,7 @@ def work(
         now = clock()
         due = next_due(now)
         wait = interval if due is None else min(interval, (due - now).total_seconds())
-        if wait > 0:
-            sleep(wait)
+        # Never spin: a row due but not claimable right now (another worker holds it) is
+        # looked at again after a short pause.
+        sleep(max(wait, MIN_PAUSE_SECONDS))
     return attempts
