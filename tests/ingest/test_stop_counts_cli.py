@@ -21,11 +21,7 @@ from test_prepare_support import key_file
 
 from wellbeat.cli import cli
 from wellbeat.ingest.connectors.contacts import canonical
-from wellbeat.lake.query import EVENT_COLUMNS
 from wellbeat.web.governance.indicators import MISSING
-
-LOCAL_PERIODS = "local_day" in EVENT_COLUMNS
-"""Whether the lake reads periods in the hub's local time (issue 16 item 1)."""
 
 CATALOGUE = """\
 indicators:
@@ -63,6 +59,10 @@ def stops_hub(
     profile = Path(__file__).resolve().parents[2] / "docs" / "profiles" / "minneapolis-stops.yaml"
     assert profile.read_text(encoding="utf-8") == STOP_PROFILE
     runner = CliRunner()
+    # A Minneapolis hub reads its periods in Minneapolis time (docs/hub.md).
+    zoned = runner.invoke(cli, ["lake", "time-zone", "--data-dir", str(hub_data_dir),
+                                "America/Chicago"])  # fmt: skip
+    assert zoned.exit_code == 0, zoned.output
     batch = tmp_path / "batch"
     key = key_file(tmp_path)
     prepared = runner.invoke(cli, ["prepare", str(source), "--profile", str(profile),
@@ -118,12 +118,6 @@ def local_year(row: dict[str, str]) -> int:
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    not LOCAL_PERIODS,
-    strict=True,
-    reason="periods are UTC days until the lake reads them in local time (issue 16 item 1): "
-    "stops after 18:00 on New Year's Eve in Minneapolis fall in 2018 UTC",
-)
 @pytest.mark.parametrize(("by", "column"), [("precinct", "policePrecinct"), ("problem", "problem")])
 def test_counts_by_precinct_and_problem_for_the_year_equal_the_extracts_own(
     stops_hub: tuple[Path, list[dict[str, str]], Path], tmp_path: Path, by: str, column: str
