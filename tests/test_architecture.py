@@ -125,9 +125,7 @@ def test_commands_that_read_shared_data_go_through_the_governed_service() -> Non
         for path in GOVERNED_COMMANDS
         for v in lake_read_violations(path, path.read_text(encoding="utf-8"))
     ]
-    assert not violations, "direct lake reads in a CLI command:\n" + "\n".join(
-        map(str, violations)
-    )
+    assert not violations, "direct lake reads in a CLI command:\n" + "\n".join(map(str, violations))
 
 
 def test_the_governed_service_is_where_the_engine_is_opened() -> None:

@@ -23,6 +23,7 @@ from tests.analytics.indicators.world import (
 )
 
 from wellbeat.analytics.indicators import (
+    AttributeCondition,
     IndicatorError,
     area_table,
     default_catalogue,
@@ -348,3 +349,38 @@ def test_cli_computes_series_and_area_tables_through_the_governed_service(
     assert bad.exit_code == 1 and "no such area layer" in bad.output
     bad = runner.invoke(cli, [*base[:-1], "nope", "--out", str(areas)])
     assert bad.exit_code == 1 and "unknown indicator 'nope'" in bad.output
+
+
+def test_the_docs_name_every_catalogue_field_and_each_required_one_is_enforced() -> None:
+    import re
+
+    from wellbeat.analytics.indicators.catalogue import _CODE
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "indicators.md"
+    section = docs.read_text(encoding="utf-8").split("## Catalogue format")[1].split("```")[0]
+    rows = re.findall(r"^\| `(\w+)` \| (yes|no) \|", section, re.MULTILINE)
+    assert [name for name, _ in rows] == list(_CODE)
+    valid = {"code": "a", "name": "A", "description": "d", "numerator": {"kinds": ["stop"]}}
+    assert parse_catalogue(json.dumps({"indicators": [valid]}), "x.yaml").get("a")
+    for name in (n for n, required in rows if required == "yes"):
+        entry = {k: v for k, v in valid.items() if k != name}
+        with pytest.raises(IndicatorError, match=f"field '{name}': is required"):
+            parse_catalogue(json.dumps({"indicators": [entry]}), "x.yaml")
+
+
+def test_default_breakdowns_and_attribute_terms_parse_and_govern() -> None:
+    entry = {
+        "code": "searched",
+        "name": "Searched stops",
+        "description": "d",
+        "numerator": {"kinds": ["stop"], "attributes": {"searched": "true"}},
+        "by": ["attribute:race", "sex"],
+    }
+    indicator = parse_catalogue(json.dumps({"indicators": [entry]}), "x.yaml").get("searched")
+    assert indicator.by == ("attribute:race", "sex") and indicator.governable
+    (request,) = indicator_data_requests(indicator, None, "year", START, END, ("attribute:race",))
+    assert request.by == ("attribute:race",) and request.kinds == ("stop",)
+    assert request.attributes == (AttributeCondition("searched", equals=("true",)),)
+    for bad, message in ((["attribute:Race"], "unknown breakdown"), (["sex", "sex"], "twice")):
+        with pytest.raises(IndicatorError, match=f"field 'by': .*{message}"):
+            parse_catalogue(json.dumps({"indicators": [{**entry, "by": bad}]}), "x.yaml")

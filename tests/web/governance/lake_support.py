@@ -71,6 +71,7 @@ def ingest_events(
     tokens: list[str] | None = None,
     batch: str = "b",
     day: datetime = DAY,
+    attributes: dict[str, str] | None = None,
 ) -> None:
     """Ingest ``counts[neighbourhood]`` events of one kind for ``agency`` on ``day`` (a minute
     apart from its time of day)."""
@@ -97,7 +98,7 @@ def ingest_events(
                     "linkage_code": None,
                     "age_band": "30-34",
                     "sex": "female",
-                    "attributes": [],
+                    "attributes": sorted((attributes or {}).items()),
                     "sensitivity": list(sensitivity),
                 }
             )

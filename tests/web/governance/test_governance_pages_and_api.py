@@ -9,6 +9,7 @@ import pytest
 from wellbeat.web.audit.models import AuditEntry
 from wellbeat.web.governance.models import Agreement
 
+from .lake_support import ingest_events
 from .test_governed_service import active_agreement
 
 PURPOSE = "overdose_response"
@@ -126,6 +127,48 @@ def test_api_governed_aggregate_and_refusal_shape(client, world, login_as, city)
     assert error["details"]["reasons"] == [
         "no agreement from GEN to PHD exists (an admin of each agency must draft and approve one)"
     ]
+
+
+@pytest.mark.django_db
+def test_api_counts_by_event_attribute_as_the_agreement_allows(
+    client, world, login_as, city
+) -> None:
+    for precinct, n in (("1", 12), ("2", 4)):
+        ingest_events(city, "MFD", "fire_ems", "ems_response", {"n3": n}, batch=f"p{precinct}",
+                      attributes={"precinct": precinct, "transported": "yes"})  # fmt: skip
+    body = {"purpose": PURPOSE, "agencies": ["MFD"], "by": ["attribute:precinct"]}
+    login_as(client, world.users["mfd_analyst"])
+    own = client.post(
+        "/api/governance/aggregate", json.dumps(body), content_type="application/json"
+    )
+    assert own.status_code == 200, own.content
+    assert own.json()["columns"] == ["attribute:precinct", "count", "suppressed"]
+    assert own.json()["rows"] == [["1", 12, False], ["2", 4, False], [None, 42, False]]
+
+    active_agreement(world, fields=["attribute:precinct"])
+    login_as(client, world.users["phd_analyst"])
+    shared = client.post(
+        "/api/governance/aggregate",
+        json.dumps({**body, "attributes": [{"name": "transported", "equals": ["yes"]}]}),
+        content_type="application/json",
+    )
+    assert shared.status_code == 403
+    assert "attribute:transported" in shared.json()["error"]["details"]["reasons"][0]
+    shared = client.post(
+        "/api/governance/aggregate",
+        json.dumps({**body, "attributes": [{"name": "precinct", "equals": ["1", "2"]}]}),
+        content_type="application/json",
+    )
+    assert shared.status_code == 200, shared.content
+    assert shared.json()["rows"] == [["1", 12, False], ["2", None, True]]
+    entry = AuditEntry.objects.filter(actor_username="phd_analyst").latest("seq")
+    assert entry.details["attributes"] == ["precinct in (1, 2)"]
+    bad = client.post(
+        "/api/governance/aggregate",
+        json.dumps({**body, "by": ["attribute:Precinct"]}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
 
 
 @pytest.mark.django_db

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from wellbeat.events.schema import Kind, Sector, Syndrome
-from wellbeat.governance import DataRequest, Refusal
+from wellbeat.governance import AttributeCondition, DataRequest, Refusal
 from wellbeat.governance.agreements import PURPOSES, Granularity
 from wellbeat.governance.release import Release
 from wellbeat.governance.resolution import PERIODS
@@ -31,7 +31,15 @@ _STATUS = {"forbidden": 403, "conflict": 409, "invalid": 422}
 
 Purpose = Annotated[str, OneOf(PURPOSES)]
 Period = Annotated[str, OneOf(PERIODS)]
-Dimension = Annotated[str, OneOf(service.BY_DIMENSIONS)]
+Dimension = Annotated[
+    str,
+    Field(
+        pattern=r"^(?:" + "|".join(service.BY_DIMENSIONS) + r"|attribute:[a-z][a-z0-9_]*)$",
+        description="One of " + ", ".join(service.BY_DIMENSIONS) + ", or attribute:<name> "
+        "(an event attribute the agreement shares, docs/governance.md)",
+        examples=["agency", "attribute:precinct"],
+    ),
+]
 
 
 class AgreementOut(Schema):
@@ -79,6 +87,15 @@ class ReasonIn(Schema):
     reason: str = ""
 
 
+class AttributeIn(Schema):
+    """A condition on one event attribute: exactly one of ``equals`` (any of the values) or
+    ``greater_than`` (a number). An event without the attribute never matches."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", examples=["race"])
+    equals: list[str] | None = None
+    greater_than: float | None = None
+
+
 class QueryIn(Schema):
     purpose: Purpose
     agencies: list[str] | None = None
@@ -89,6 +106,7 @@ class QueryIn(Schema):
     start: datetime | None = None
     end: datetime | None = None
     coarsen: bool = False
+    attributes: list[AttributeIn] = []
 
 
 class AggregateIn(QueryIn):
@@ -331,6 +349,14 @@ def _base(payload: QueryIn) -> dict[str, Any]:
         "start": payload.start,
         "end": payload.end,
         "coarsen": payload.coarsen,
+        "attributes": tuple(
+            AttributeCondition(
+                a.name,
+                equals=None if a.equals is None else tuple(a.equals),
+                greater_than=a.greater_than,
+            )
+            for a in payload.attributes
+        ),
     }
 
 

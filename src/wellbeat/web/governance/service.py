@@ -298,6 +298,8 @@ def system_aggregate(job: str, request: DataRequest) -> pa.Table:
                 "syndromes": list(request.syndromes) if request.syndromes else None,
                 "sectors": list(request.sectors) if request.sectors else None,
                 "kinds": list(request.kinds) if request.kinds else None,
+                "attributes": [c.describe() for c in request.attributes] or None,
+                "by": list(request.by),
                 "area_layer": request.area_layer,
                 "period": request.period,
                 "start": request.start.isoformat() if request.start else None,
