@@ -22,7 +22,7 @@ from wellbeat.analytics.indicators.catalogue import (
     default_catalogue,
     parse_catalogue,
 )
-from wellbeat.lake.query import ATTRIBUTE_BY_PREFIX, valid_attribute_dimension
+from wellbeat.governance import ATTRIBUTE_BY_PREFIX, valid_attribute_dimension
 
 CONDITION_ROWS = 3
 """Attribute conditions the builder form offers (a YAML import may carry more)."""

@@ -10,8 +10,8 @@ from django import forms
 
 from wellbeat.analytics.indicators.catalogue import FACTORS, IndicatorError
 from wellbeat.events.schema import Kind
+from wellbeat.governance import PERIODS
 from wellbeat.governance.agreements import PURPOSES
-from wellbeat.lake.query import PERIODS
 from wellbeat.web.indicators.definitions import (
     CONDITION_ROWS,
     definition_from_fields,

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from wellbeat.analytics.indicators.catalogue import Indicator, IndicatorError
 from wellbeat.analytics.indicators.periods import period_start
+from wellbeat.governance import PERIODS
 from wellbeat.governance.agreements import PURPOSES
-from wellbeat.lake.query import PERIODS
 from wellbeat.web.accounts.models import User
 from wellbeat.web.indicators import actions
 from wellbeat.web.indicators.definitions import (
