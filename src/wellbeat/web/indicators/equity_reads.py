@@ -39,19 +39,15 @@ POPULATION_PREFIX = "population_"
 """An area layer property ``population_<race>`` holds that group's residents (optional)."""
 
 
-def day_window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The extract's bounds for the whole days ``start``..``end`` (inclusive).
-
-    The lake's days are UTC days on this branch; once periods are local days of the hub's
-    zone, the request takes the dates themselves and this is the one place to change."""
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
-    )
+def day_window(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The extract's bounds for the whole days ``start``..``end`` (inclusive): local days of
+    the hub's zone, end exclusive, as the lake reads date bounds."""
+    return start, end + dt.timedelta(days=1)
 
 
 def hub_zone() -> str:
-    """The hub's time zone: clock times of the veil-of-darkness test are read in it."""
+    """The hub's time zone (the lake's, which Django's TIME_ZONE repeats): clock times of
+    the veil-of-darkness test are read in it."""
     return str(settings.TIME_ZONE)
 
 
@@ -126,7 +122,12 @@ def police_agencies_for(user: User) -> list[tuple[Agency, bool]]:
 
 
 def _extract(
-    user: User, purpose: str, agency: str, kind: str, columns: tuple[str, ...], window: Any
+    user: User,
+    purpose: str,
+    agency: str,
+    kind: str,
+    columns: tuple[str, ...],
+    window: tuple[dt.date, dt.date],
 ) -> Any:
     start, end = window
     return governed_extract(
