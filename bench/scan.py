@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import time
 from datetime import date
 
@@ -85,6 +86,13 @@ def brute_force_max(
     return best, cylinders
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (the pool's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -116,9 +124,10 @@ def main() -> None:
     started = time.perf_counter()
     scanner.search(problem.counts, per_circle=True)
     one_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     result = scan(problem, settings)
     total_s = time.perf_counter() - started
+    cpu_s = cpu_seconds() - cpu_started
     top = result.clusters[0]
     print(
         f"problem: {problem.total:,} cases, {len(problem.locations):,} locations, "
@@ -131,6 +140,11 @@ def main() -> None:
     print(
         f"wellbeat scan, {args.replicates} replicates:      {total_s:8.2f} s  (goal < 60 s); "
         f"{cylinders * (args.replicates + 1) / total_s / 1e6:,.0f} M cylinders/s"
+    )
+    load = os.getloadavg()[0]
+    print(
+        f"  CPU time {cpu_s:.1f} s: {cpu_s / args.workers:.1f} s on {args.workers} idle cores "
+        f"(load average during the run: {load:.1f})"
     )
     print(
         f"  most likely cluster: {len(top.locations)} locations {top.start}..{top.end}, "

@@ -100,7 +100,7 @@ def test_without_plants_no_cluster_is_significant_in_95_percent_of_cities(
     for seed in NULL_SEEDS:
         city = build_city(tmp_path / str(seed), seed=seed, scale="tiny")
         problem = neighbourhood_problem(city, episode_cases(city, "overdose", keep_planted=False))
-        result = scan(problem, ScanSettings(replicates=99, max_temporal_days=MAX_DAYS, seed=seed))
+        result = scan(problem, ScanSettings(replicates=49, max_temporal_days=MAX_DAYS, seed=seed))
         if any(c.p_value is not None and c.p_value < 0.05 for c in result.clusters):
             flagged.append(seed)
     assert len(flagged) <= 0.05 * len(NULL_SEEDS), f"significant clusters in cities {flagged}"

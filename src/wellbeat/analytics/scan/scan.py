@@ -39,7 +39,6 @@ from wellbeat.analytics.scan.cylinders import (
     build_windows,
     default_max_temporal_days,
 )
-from wellbeat.analytics.scan.kernel import cylinder_search
 from wellbeat.analytics.scan.problem import MODELS, ScanInputError, ScanProblem
 
 DAYS_PER_YEAR = 365.25
@@ -252,6 +251,9 @@ class Scanner:
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """Largest LLR over all cylinders and, with ``per_circle``, each circle's best
         (LLR, window index); the search loop is ``kernel.cylinder_search``."""
+        # Numba is imported on first use: every `wellbeat` command imports this package.
+        from wellbeat.analytics.scan.kernel import cylinder_search
+
         windows = self.windows
         zones, days = counts.shape
         cumulative = np.zeros((zones, days + 1), dtype=np.int64)
