@@ -141,6 +141,8 @@ def test_cli_missing_column_and_files(tmp_path: Path) -> None:
     args[args.index("--id-field") + 1] = "GEOID"
     code, output = run(*args)
     assert code == 1 and "feature 0: no property 'GEOID'" in output
+    code, output = run(*base(COLUMBUS, values, tmp_path / "out.csv"), "--alpha", "0.1")
+    assert code == 1 and "--alpha applies to --method local-moran" in output
     args = base(COLUMBUS, values, tmp_path / "out.csv")
     args[args.index("--weights") + 1] = "hexagons"
     code, output = run(*args)
