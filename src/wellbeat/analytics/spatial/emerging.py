@@ -132,9 +132,8 @@ def _categorise(
     not_hot_positions = np.where(~hot, np.arange(periods)[None, :], -1)
     last_gap = not_hot_positions.max(axis=1)
     run = periods - 1 - last_gap
-    before_run = np.array(
-        [hot[a, : max(0, last_gap[a])].any() if last_gap[a] >= 0 else False for a in range(areas)]
-    )
+    # Hot before that run: the first hot period comes before the last period that was not hot.
+    before_run = hot.any(axis=1) & (np.argmax(hot, axis=1) < last_gap)
     ever_other = cold.any(axis=1)
     many = share >= PERSISTENT_SHARE - 1e-12
     rules = [
