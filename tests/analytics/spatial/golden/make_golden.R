@@ -23,7 +23,7 @@ cases <- list(
   list(layer = "columbus", id = "POLYID", value = "CRIME", weights = "rook"),
   list(layer = "columbus", id = "POLYID", value = "HOVAL", weights = "queen"),
   list(layer = "columbus", id = "POLYID", value = "INC", weights = "knn4"),
-  list(layer = "columbus", id = "POLYID", value = "HOVAL", weights = "band60000"),
+  list(layer = "columbus", id = "POLYID", value = "HOVAL", weights = "band60000"),  # islands
   list(layer = "sids", id = "FIPS", value = "SID79", weights = "queen")
 )
 
