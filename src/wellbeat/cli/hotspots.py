@@ -23,6 +23,7 @@ from wellbeat.analytics.spatial import (
     moran_classes,
     neighbour_structure,
 )
+from wellbeat.analytics.spatial.classes import DEFAULT_ALPHA
 from wellbeat.geo.contiguity import islands
 from wellbeat.geo.layers import AreaLayer, AreaLayerError, load_layer_by_field
 
@@ -139,10 +140,9 @@ def _number(value: float) -> str:
 )
 @click.option(
     "--alpha",
-    default=0.05,
-    show_default=True,
     type=click.FloatRange(min=0, max=1, min_open=True),
-    help="Local Moran: significance level of the quadrant classes.",
+    help="Local Moran: significance level of the quadrant classes (0.05). Gi* classes are "
+    "always at 99, 95 and 90 %.",
 )
 @click.option("--fdr", is_flag=True, help="Classes use Benjamini-Hochberg FDR cut-offs.")
 @click.option(
@@ -162,7 +162,7 @@ def hotspots(
     weights: str,
     permutations: int,
     seed: int,
-    alpha: float,
+    alpha: float | None,
     fdr: bool,
     keep_islands: bool,
 ) -> None:
@@ -173,6 +173,10 @@ def hotspots(
     Example: wellbeat hotspots --method gi-star --areas tracts.geojson --id-field GEOID
     --values overdoses.csv --value-column rate --out hotspots.csv
     """
+    if alpha is not None and method == "gi-star":
+        raise click.ClickException(
+            "--alpha applies to --method local-moran; Gi* classes are at 99, 95 and 90 %"
+        )
     try:
         layer = load_layer_by_field(areas_path, id_field)
     except AreaLayerError as exc:
@@ -199,7 +203,10 @@ def hotspots(
             lisa = local_moran(values, structure, permutations=permutations, seed=seed)
             z, p_value, p_sim, ii = lisa.z, lisa.p_value, lisa.p_sim, lisa.ii
             classes = moran_classes(
-                lisa.quadrant, p_sim if p_sim is not None else p_value, alpha=alpha, fdr=fdr
+                lisa.quadrant,
+                p_sim if p_sim is not None else p_value,
+                alpha=DEFAULT_ALPHA if alpha is None else alpha,
+                fdr=fdr,
             )
     except SpatialInputError as exc:
         raise click.ClickException(f"{values_path}: {exc}") from None

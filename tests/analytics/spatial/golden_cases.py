@@ -29,8 +29,13 @@ class GoldenCase:
 
     @property
     def spec(self) -> str:
-        """The case's weights as a ``--weights`` spec (R's knn4 is knn:4)."""
-        return self.weights.replace("knn", "knn:")
+        """The case's weights as a ``--weights`` spec (knn4 is knn:4, band60000 band:60000)."""
+        return self.weights.replace("knn", "knn:").replace("band", "band:")
+
+    @property
+    def islands(self) -> np.ndarray:
+        """Areas without neighbours (spdep's zero.policy = TRUE keeps them)."""
+        return np.array([not row["neighbours"] for row in self.rows])
 
     def column(self, name: str) -> np.ndarray:
         return np.array([float(row[name]) for row in self.rows])

@@ -151,6 +151,8 @@ def test_islands_have_no_statistic_but_count_in_the_mean() -> None:
     assert lisa.quadrant[5] == ""
     assert hotspot_classes(g.z, g.p_value)[5] == "no neighbours"
     assert moran_classes(lisa.quadrant, lisa.p_value)[5] == "no neighbours"
+    series = np.column_stack([values, values[::-1], values + 1.0])
+    assert emerging_hotspots(series, structure).category[5] == "no neighbours"
     # The island's 100 still weighs in the mean: area 3 (9, among 8 and 3) is below it.
     assert lisa.quadrant[3] == "LL"
 

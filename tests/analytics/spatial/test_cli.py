@@ -54,7 +54,9 @@ def test_cli_reproduces_spdep(case: GoldenCase, tmp_path: Path) -> None:
     values = golden_values(case, tmp_path / "values.csv")
     for method, z_column in (("gi-star", "g_z"), ("local-moran", "ii_z")):
         out = tmp_path / f"{method}.csv"
-        code, output = run(*base(case, values, out, method), "--permutations", "0")
+        code, output = run(
+            *base(case, values, out, method), "--permutations", "0", "--keep-islands"
+        )
         assert code == 0, output
         rows = read_out(out)
         expected_header = ["area", "value", "z", "p_value", "class"]
@@ -62,13 +64,15 @@ def test_cli_reproduces_spdep(case: GoldenCase, tmp_path: Path) -> None:
             expected_header.insert(3, "ii")
         assert list(rows[0]) == expected_header
         assert [row["area"] for row in rows] == [row["id"] for row in case.rows]
-        np.testing.assert_allclose(
-            [float(row["z"]) for row in rows], case.column(z_column), rtol=0, atol=1e-6
+        kept = ~case.islands
+        z = np.array([float(row["z"] or "nan") for row in rows])
+        np.testing.assert_allclose(z[kept], case.column(z_column)[kept], rtol=0, atol=1e-6)
+        assert [row["class"] for row in rows if not row["z"]] == ["no neighbours"] * sum(
+            case.islands
         )
         if method == "local-moran":
-            np.testing.assert_allclose(
-                [float(row["ii"]) for row in rows], case.column("ii"), rtol=0, atol=1e-6
-            )
+            ii = np.array([float(row["ii"] or "nan") for row in rows])
+            np.testing.assert_allclose(ii[kept], case.column("ii")[kept], rtol=0, atol=1e-6)
 
 
 def test_cli_permutations_add_p_sim_and_are_seeded(tmp_path: Path) -> None:
@@ -137,6 +141,8 @@ def test_cli_missing_column_and_files(tmp_path: Path) -> None:
     args[args.index("--id-field") + 1] = "GEOID"
     code, output = run(*args)
     assert code == 1 and "feature 0: no property 'GEOID'" in output
+    code, output = run(*base(COLUMBUS, values, tmp_path / "out.csv"), "--alpha", "0.1")
+    assert code == 1 and "--alpha applies to --method local-moran" in output
     args = base(COLUMBUS, values, tmp_path / "out.csv")
     args[args.index("--weights") + 1] = "hexagons"
     code, output = run(*args)

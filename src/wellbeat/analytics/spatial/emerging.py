@@ -19,8 +19,9 @@ historical hot spot        not hot in the final period, share >= 90 %
 =========================  ===============================================================
 
 Cold spots mirror them (cold for hot; an intensifying cold spot's z trends down). Anything else
-is "no pattern detected". ArcGIS's definition of a persistent spot does not say "including the
-final period"; without it a persistent area could never be historical, so it is read in.
+is "no pattern detected"; an area without neighbours is "no neighbours". ArcGIS's definition
+of a persistent spot does not say "including the final period"; without it a persistent area
+could never be historical, so it is read in.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.stats import norm
 
+from wellbeat.analytics.spatial.classes import NO_NEIGHBOURS
 from wellbeat.analytics.spatial.local import SpatialInputError, gi_star
 
 Array = npt.NDArray[np.float64]
@@ -52,6 +54,7 @@ EMERGING_CATEGORIES: tuple[str, ...] = (
     *(f"{pattern} hot spot" for pattern in PATTERNS),
     *(f"{pattern} cold spot" for pattern in PATTERNS),
     NO_PATTERN,
+    NO_NEIGHBOURS,
 )
 
 
@@ -132,9 +135,8 @@ def _categorise(
     not_hot_positions = np.where(~hot, np.arange(periods)[None, :], -1)
     last_gap = not_hot_positions.max(axis=1)
     run = periods - 1 - last_gap
-    before_run = np.array(
-        [hot[a, : max(0, last_gap[a])].any() if last_gap[a] >= 0 else False for a in range(areas)]
-    )
+    # Hot before that run: the first hot period comes before the last period that was not hot.
+    before_run = hot.any(axis=1) & (np.argmax(hot, axis=1) < last_gap)
     ever_other = cold.any(axis=1)
     many = share >= PERSISTENT_SHARE - 1e-12
     rules = [
@@ -198,5 +200,5 @@ def emerging_hotspots(
     cold_category = _categorise(cold, hot, down, up, "cold")
     category = np.where(category == "", cold_category, category)
     category[category == ""] = NO_PATTERN
-    category[islands] = NO_PATTERN
+    category[islands] = NO_NEIGHBOURS
     return EmergingResult(category.astype(str), z, p, trend, hot, cold)

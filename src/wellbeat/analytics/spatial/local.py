@@ -138,8 +138,9 @@ def gi_star(
         table = permutation_table(
             n, int(np.diff(structure.indptr).max()), permutations, _seed(seed)
         )
-        direction = np.full(n, np.sign(total))
-        larger = conditional_lag_counts(x, structure, direction, table)
+        # z rises with the neighbours' sum; G*_i = sum / total may fall with it if the total is
+        # negative, but the folded p-value is the same either way, so the sum decides.
+        larger = conditional_lag_counts(x, structure, np.ones(n), table)
         p_sim = folded_pseudo_p(larger, permutations)
         p_sim[islands] = np.nan
     return GiStarResult(g, expected, variance, z, p_value, p_sim, permutations, islands)

@@ -2,10 +2,11 @@
 #
 # Run from this directory:  Rscript make_golden.R
 # Reads two of spdep's own example layers as shipped by spData (Debian r-cran-spdata):
-#   columbus.shp (49 Columbus, OH neighbourhoods; Anselin 1988) and sids.shp (100 North
+#   columbus.shp (49 Columbus, OH neighbourhoods; Anselin 1988; its coordinates are read as
+#   lon/lat for the k-nearest and distance-band cases) and sids.shp (100 North
 #   Carolina counties). Writes, for each:
 #   <name>.geojson          the polygons with their id field (what the tests and CLI read);
-#   <name>_<weights>.csv     per area: id, value, neighbours (1-based positions joined by ";"),
+#   <name>_<weights>.csv     (zero.policy = TRUE throughout) per area: id, value, neighbours (1-based positions joined by ";"),
 #                            localG with include.self and binary weights (G, E, V, Z, two-sided p)
 #                            and localmoran with row-standardised weights, both null hypotheses
 #                            (conditional = TRUE, spdep's default, and conditional = FALSE) and
@@ -22,6 +23,7 @@ cases <- list(
   list(layer = "columbus", id = "POLYID", value = "CRIME", weights = "rook"),
   list(layer = "columbus", id = "POLYID", value = "HOVAL", weights = "queen"),
   list(layer = "columbus", id = "POLYID", value = "INC", weights = "knn4"),
+  list(layer = "columbus", id = "POLYID", value = "HOVAL", weights = "band60000"),  # islands
   list(layer = "sids", id = "FIPS", value = "SID79", weights = "queen")
 )
 
@@ -47,9 +49,13 @@ for (name in unique(sapply(cases, function(case) case$layer))) {
 neighbours_of <- function(shapes, weights) {
   if (weights == "queen") return(poly2nb(shapes, queen = TRUE))
   if (weights == "rook") return(poly2nb(shapes, queen = FALSE))
-  k <- as.integer(sub("knn", "", weights))
-  # Planar centroids (the layer has no CRS), then great-circle k nearest neighbours.
+  # Planar centroids (the layer has no CRS), then distances on the WGS84 ellipsoid.
   centres <- st_coordinates(st_centroid(st_geometry(shapes)))
+  if (startsWith(weights, "band")) {
+    metres <- as.numeric(sub("band", "", weights))
+    return(dnearneigh(centres, 0, metres / 1000, longlat = TRUE))
+  }
+  k <- as.integer(sub("knn", "", weights))
   knn2nb(knearneigh(centres, k = k, longlat = TRUE))
 }
 
@@ -58,12 +64,15 @@ for (case in cases) {
   shapes <- layers[[case$layer]]
   x <- as.numeric(shapes[[case$value]])
   nb <- neighbours_of(shapes, case$weights)
-  binary_star <- nb2listw(include.self(nb), style = "B")
-  g <- attr(localG(x, binary_star, return_internals = TRUE, alternative = "two.sided"),
-            "internals")
-  row_std <- nb2listw(nb, style = "W")
-  conditional <- localmoran(x, row_std, conditional = TRUE, alternative = "two.sided")
-  total <- localmoran(x, row_std, conditional = FALSE, alternative = "two.sided")
+  # zero.policy = TRUE keeps areas without neighbours (the distance band has some).
+  binary_star <- nb2listw(include.self(nb), style = "B", zero.policy = TRUE)
+  g <- attr(localG(x, binary_star, zero.policy = TRUE, return_internals = TRUE,
+                   alternative = "two.sided"), "internals")
+  row_std <- nb2listw(nb, style = "W", zero.policy = TRUE)
+  conditional <- localmoran(x, row_std, zero.policy = TRUE, conditional = TRUE,
+                            alternative = "two.sided")
+  total <- localmoran(x, row_std, zero.policy = TRUE, conditional = FALSE,
+                      alternative = "two.sided")
   frame <- data.frame(
     id = as.character(shapes[[case$id]]),
     value = fmt(x),
