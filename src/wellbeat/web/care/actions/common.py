@@ -15,6 +15,7 @@ from wellbeat.web.care.models import (
     Notification,
     Referral,
 )
+from wellbeat.web.errors import ActionError
 
 ENCOUNTER_ROLES = frozenset({Role.OFFICER.value, Role.CLINICIAN.value})
 REFERRER_ROLES = frozenset(
@@ -42,21 +43,14 @@ COORDINATE_DECIMALS = 3
 """Encounter places are kept to ~100 m (minimum necessary for finding nearby services)."""
 
 
-class CareError(Exception):
+class CareError(ActionError):
     """A refused care action. ``code``: forbidden, not_found, conflict, invalid,
-    consent_required."""
+    consent_required (any other code answers 403)."""
 
-    STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409, "invalid": 422}
+    DEFAULT_STATUS = 403
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
-
-    @property
-    def http_status(self) -> int:
-        return self.STATUS.get(self.code, 403)
+        super().__init__(code, message, details)
 
 
 def _roles(user: User, roles: Iterable[str]) -> bool:
