@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import RequestFactory
 
 from wellbeat.web.accounts.actions import AccountError, NotAllowed
 from wellbeat.web.api.errors import ApiError
@@ -43,3 +44,24 @@ def test_refusals_keep_the_builtin_bases_callers_catch() -> None:
     assert isinstance(NotAllowed("x"), PermissionDenied)
     assert isinstance(IndicatorDenied("x"), PermissionError)
     assert CareError("invalid", "m", {"field": "at"}).details == {"field": "at"}
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (CareError("consent_required", "no consent in force", {"person_token": "p"}), 403),
+        (GovernanceError("conflict", "already active"), 409),
+        (AlertError("not_found", "no alert 7"), 404),
+        (AccountError("username: required"), 422),
+    ],
+)
+def test_the_api_answers_any_refusal_raised_in_an_endpoint_in_the_one_shape(
+    rf: RequestFactory, error: ActionError, status: int
+) -> None:
+    import json
+
+    from wellbeat.web.api import api
+
+    response = api.on_exception(rf.get("/api/anything"), error)
+    assert response.status_code == status
+    assert json.loads(response.content) == error.shape()
