@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wellbeat.cli.demo import last_whole_day
-from wellbeat.demo import default_agencies_dir, run_pipeline
+from wellbeat.demo_pipeline import default_agencies_dir, run_pipeline
 
 
 def test_pipeline_balances_and_second_run_is_a_no_op(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def _day(text: str) -> dt.date:
 def test_every_planted_overdose_spike_raises_an_alert_within_a_day(
     hub_data_dir: Path, tmp_path: Path, capsys: Any
 ) -> None:
-    from wellbeat.demo import run_pipeline
+    from wellbeat.demo_pipeline import run_pipeline
     from wellbeat.geo import load_layer
     from wellbeat.web.surveillance.detection import run_detection
     from wellbeat.web.surveillance.models import Alert

@@ -73,7 +73,7 @@ def served_demo(browser_available: None) -> Iterator[ServedDemo]:
     WELLBEAT_SWEEP_URL, a demo already being served there (e.g. `wellbeat demo --port 8108`)."""
     running = os.environ.get("WELLBEAT_SWEEP_URL", "").rstrip("/")
     if running:
-        from wellbeat.web.demo import DEMO_PASSWORD, demo_totp_secret
+        from wellbeat.web.demo_logins import DEMO_PASSWORD, demo_totp_secret
 
         yield ServedDemo(
             running,

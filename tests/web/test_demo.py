@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from wellbeat.web.accounts.models import Agency, Role, User
-from wellbeat.web.demo import DemoModeRequired, seed_demo
+from wellbeat.web.demo_logins import DemoModeRequired, seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_demo_codes_gives_a_fresh_code_without_a_phone(hub_data_dir: Path, setti
 
     from wellbeat.cli import cli
     from wellbeat.web.accounts.totp import current_code
-    from wellbeat.web.demo import demo_codes
+    from wellbeat.web.demo_logins import demo_codes
 
     settings.WELLBEAT_DEMO = True
     seeded = {login.username: login for login in seed_demo(hub_data_dir, AGENCIES)}

@@ -74,7 +74,7 @@ def demo(
 
     Demo mode only: the demo users have a known password and their TOTP secrets are printed.
     """
-    from wellbeat.demo import run_pipeline
+    from wellbeat.demo_pipeline import run_pipeline
 
     say = (lambda _line: None) if as_json else click.echo
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def demo(
     )
 
     os.environ["WELLBEAT_DEMO"] = "1"
-    from wellbeat.web.demo import seed_demo
+    from wellbeat.web.demo_logins import seed_demo
 
     logins = seed_demo(pipeline.data_dir, pipeline.agencies)  # sets Django up for the data dir
     from wellbeat.web.governance.demo import seed_agreements
@@ -198,7 +198,7 @@ def demo_codes(data_dir: Path, usernames: tuple[str, ...]) -> None:
     """Print the current TOTP code of each demo user (or of USERNAMES), for signing in to the
     demo without an authenticator app. Only demo users' codes are shown."""
     from wellbeat.web.accounts.totp import current_code
-    from wellbeat.web.demo import demo_codes as codes_of
+    from wellbeat.web.demo_logins import demo_codes as codes_of
 
     try:
         logins = codes_of(data_dir, list(usernames) or None)
@@ -225,7 +225,7 @@ def last_whole_day() -> dt.date:
 
 def _city_span(agencies_dir: Path) -> tuple[dt.date, dt.date]:
     """The first and last day of the synthetic city's period, from its city.json."""
-    from wellbeat.demo import CITY_DIRNAME
+    from wellbeat.demo_pipeline import CITY_DIRNAME
 
     city = json.loads((agencies_dir / CITY_DIRNAME / "city.json").read_text(encoding="utf-8"))
     return dt.date.fromisoformat(city["start"]), dt.date.fromisoformat(city["end"])

@@ -18,6 +18,7 @@ from typing import TypeAlias
 import yaml
 
 from wellbeat.events.schema import CODE_NAMESPACES, Kind, Sector, Sensitivity
+from wellbeat.ingest.connectors import CONNECTORS
 
 Path_: TypeAlias = tuple[str, ...]
 
@@ -375,8 +376,6 @@ _TOP_KEYS = (
 
 def parse_profile(text: str, source: str | Path = "<profile>") -> Profile:
     """Parse and validate a profile's YAML text; ``source`` names it in error messages."""
-    from wellbeat.ingest.connectors import CONNECTORS  # connectors import this module
-
     src = str(source)
     raw, lines = _compose(text, src)
     v = _Validator(src, lines)

@@ -19,6 +19,13 @@ References: CDC WONDER data use restrictions (counts 1-9 suppressed, rates on fe
 flagged unreliable); NCHS Data Presentation Standards for Proportions; Cox, "Network models for
 complementary cell suppression", JASA 1995; Willenborg and de Waal, "Elements of Statistical
 Disclosure Control", 2001, ch. 6.
+
+Which suppression runs where: this module holds the reference methods (arrays and tables,
+complementary suppression for tables published with their margins). The governed release of
+shared data does not call it: ``wellbeat.governance.release`` (``protect_base`` and
+``cells_from_base``) marks small cells of the long tables it releases and makes every released
+count a sum of released base cells, so no complement is needed. Merging the two into one
+long-table path is issue 10 item 3.
 """
 
 from __future__ import annotations

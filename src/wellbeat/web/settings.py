@@ -33,7 +33,7 @@ DATA_DIR = env_path("WELLBEAT_DATA_DIR", Path("wellbeat-data"))
 
 DEBUG = env_bool("WELLBEAT_DEBUG", False)
 WELLBEAT_DEMO = env_bool("WELLBEAT_DEMO", False)
-"""Demo mode: allows `wellbeat.web.demo.seed_demo` to create users with known passwords."""
+"""Demo mode: allows `wellbeat.web.demo_logins.seed_demo` to create users with known passwords."""
 
 
 def _secret_key() -> str:

@@ -10,13 +10,13 @@ import pytest
 
 from wellbeat.care.hsds import synthetic_directory
 from wellbeat.care.triage import CIVILIAN_RESPONSES
-from wellbeat.demo import run_pipeline
+from wellbeat.demo_pipeline import run_pipeline
 from wellbeat.web.audit.models import AuditEntry
 from wellbeat.web.care.actions import do_import_directory
 from wellbeat.web.care.demo import seed_care_activity
 from wellbeat.web.care.models import Encounter, Referral, TriageCall
 from wellbeat.web.care.reports import care_measures
-from wellbeat.web.demo import seed_demo
+from wellbeat.web.demo_logins import seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_replayed_calls_feed_every_measure_once(demo_hub: Path) -> None:
     from wellbeat.web.care import actions
     from wellbeat.web.care.demo import DEMO_CONTACT_PASSPHRASE
     from wellbeat.web.care.models import AgencyKey, ContactStatus
-    from wellbeat.web.demo import demo_username
+    from wellbeat.web.demo_logins import demo_username
 
     assert set(AgencyKey.objects.values_list("agency__code", flat=True)) == {"NBH", "CHD"}
     sealed = Referral.objects.filter(contact_status=ContactStatus.SEALED)

@@ -4,12 +4,17 @@ A connector receives the extract already mapped by the profile (``SourceRows.eve
 ``events.schema.BATCH_SCHEMA``) plus the free-text columns the profile keeps for use at the
 source, and returns the events with what its source kind implies (syndromes, sensitivity, kind,
 attributes) added. The text never leaves through a connector: only the returned table is written.
+
+Direction: ``ingest.profile`` imports the connector registry (to check a profile's
+``connector:`` and take its default sector and kind); connectors never import the profile at
+run time (``SourceRows.profile`` is typed only), so the two form no import loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,7 +23,9 @@ import pyarrow.compute as pc
 
 from wellbeat.events.schema import BATCH_SCHEMA
 from wellbeat.events.syndromes import classify_many
-from wellbeat.ingest.profile import Profile
+
+if TYPE_CHECKING:  # the profile names its connector; a connector sees a profile only as a type
+    from wellbeat.ingest.profile import Profile
 
 LIST_TYPE = BATCH_SCHEMA.field("codes").type
 ATTRIBUTES_TYPE = BATCH_SCHEMA.field("attributes").type

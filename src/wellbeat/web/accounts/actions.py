@@ -29,14 +29,23 @@ from wellbeat.web.accounts.models import (
 )
 from wellbeat.web.accounts.tokens import hash_token, new_token, validate_scopes
 from wellbeat.web.audit import actions as audit
+from wellbeat.web.errors import ActionError
 
 
-class AccountError(ValueError):
-    """A request about accounts that cannot be carried out as asked (bad input)."""
+class AccountError(ActionError, ValueError):
+    """A request about accounts that cannot be carried out as asked (bad input): code
+    ``invalid``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid", message)
 
 
-class NotAllowed(PermissionDenied):
-    """The acting user may not do this (e.g. manage another agency's users)."""
+class NotAllowed(ActionError, PermissionDenied):
+    """The acting user may not do this (e.g. manage another agency's users): code
+    ``forbidden``; Django answers a page with 403."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("forbidden", message)
 
 
 def can_manage_users_of(admin: User, agency: Agency | None) -> bool:

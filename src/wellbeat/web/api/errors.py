@@ -29,6 +29,7 @@ from ninja.errors import (
 )
 
 from wellbeat.web.api.throttling import SCOPE_NAMES, THROTTLED_ATTRIBUTE
+from wellbeat.web.errors import ActionError
 
 logger = logging.getLogger("wellbeat.api")
 
@@ -50,8 +51,9 @@ _CODES_BY_STATUS = {
 }
 
 
-class ApiError(Exception):
-    """An API failure with a stable machine-readable ``code`` and a human ``message``."""
+class ApiError(ActionError):
+    """An API failure with a stable machine-readable ``code`` and a human ``message``, raised
+    by an endpoint itself; ``status`` defaults to 400 whatever the code."""
 
     def __init__(
         self,
@@ -60,11 +62,7 @@ class ApiError(Exception):
         details: dict[str, Any] | list[Any] | None = None,
         status: int = 400,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details if details is not None else {}
-        self.status = status
+        super().__init__(code, message, details, status=status)
 
 
 def code_for_status(status: int) -> str:
@@ -141,7 +139,7 @@ def _validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def install_error_handlers(api: NinjaAPI) -> None:
     """Register handlers that turn every exception raised in an endpoint into the error shape."""
 
-    def on_api_error(request: HttpRequest, exc: Any) -> HttpResponse:
+    def on_action_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
@@ -182,7 +180,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         logger.exception("API error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; the hub logged the details")
 
-    api.add_exception_handler(ApiError, on_api_error)
+    api.add_exception_handler(ActionError, on_action_error)  # ApiError and every app's refusal
     api.add_exception_handler(ValidationError, on_validation)
     api.add_exception_handler(AuthenticationError, on_authentication)
     api.add_exception_handler(AuthorizationError, on_authorization)

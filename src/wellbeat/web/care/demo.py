@@ -80,7 +80,7 @@ class CareSeed:
 
 
 def _user(code: str, role: str) -> User:
-    from wellbeat.web.demo import demo_username
+    from wellbeat.web.demo_logins import demo_username
 
     return User.objects.get(username=demo_username(code, role))
 
@@ -126,7 +126,7 @@ def seed_care_activity(agencies_dir: Path, *, seed: int = 42, days: int = REPLAY
             0,
             already_seeded=True,
         )
-    from wellbeat.demo import CITY_DIRNAME
+    from wellbeat.demo_pipeline import CITY_DIRNAME
 
     city_dir = agencies_dir / CITY_DIRNAME
     city = json.loads((city_dir / "city.json").read_text(encoding="utf-8"))

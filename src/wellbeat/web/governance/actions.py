@@ -14,6 +14,7 @@ from django.utils import timezone
 from wellbeat import governance as core
 from wellbeat.web.accounts.models import Agency, Role, User
 from wellbeat.web.audit.actions import record
+from wellbeat.web.errors import ActionError
 from wellbeat.web.governance.models import (
     Agreement,
     AgreementEvent,
@@ -36,13 +37,11 @@ CONSENT_ROLES = frozenset(
 """Roles of the disclosing agency that may record or revoke a patient's consent."""
 
 
-class GovernanceError(Exception):
+class GovernanceError(ActionError):
     """A governance action that was refused: ``code`` is forbidden, conflict or invalid."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
 
 
 def _is_admin_of(user: User, agency_id: int | None) -> bool:

@@ -27,8 +27,6 @@ from wellbeat.web.governance.models import Agreement, visible_agreements
 router = Router(tags=["governance"])
 
 READ_SCOPE = "governance:read"
-_STATUS = {"forbidden": 403, "conflict": 409, "invalid": 422}
-
 Purpose = Annotated[str, OneOf(PURPOSES)]
 Period = Annotated[str, OneOf(PERIODS)]
 Dimension = Annotated[
@@ -186,7 +184,7 @@ def _session_user(request: HttpRequest) -> User:
 
 
 def _governance_error(exc: actions.GovernanceError) -> ApiError:
-    return ApiError(exc.code, exc.message, status=_STATUS.get(exc.code, 400))
+    return ApiError(exc.code, exc.message, exc.details, status=exc.status)
 
 
 def _plain_strs(values: Iterable[str] | None) -> list[str] | None:

@@ -14,6 +14,7 @@ from wellbeat.analytics.indicators.catalogue import Indicator, IndicatorError
 from wellbeat.governance.agreements import PURPOSES
 from wellbeat.web.accounts.models import Agency, Role, User
 from wellbeat.web.audit.actions import record
+from wellbeat.web.errors import ActionError
 from wellbeat.web.indicators.definitions import (
     denominator_code,
     import_catalogue,
@@ -29,8 +30,11 @@ INDICATOR_DELETED = "indicator.deleted"
 DEFAULT_PURPOSE = "public_health_surveillance"
 
 
-class IndicatorDenied(PermissionError):
-    pass
+class IndicatorDenied(ActionError, PermissionError):
+    """Only an agency's analysts build and read its custom indicators: code ``forbidden``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("forbidden", message)
 
 
 def require_analyst(user: User) -> Agency:

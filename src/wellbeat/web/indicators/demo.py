@@ -47,7 +47,7 @@ def seed_indicators() -> list[CustomIndicator]:
     what is there."""
     if not settings.WELLBEAT_DEMO:
         raise RuntimeError("demo indicators are for demo mode only (WELLBEAT_DEMO=1)")
-    from wellbeat.web.demo import demo_username
+    from wellbeat.web.demo_logins import demo_username
 
     analyst = User.objects.filter(username=demo_username(*DEMO_ANALYST)).first()
     if analyst is None or analyst.agency is None:

@@ -14,6 +14,7 @@ from wellbeat.analytics.alerts import Signal, episode_of
 from wellbeat.governance import DataRequest, Refusal
 from wellbeat.web.accounts.models import Agency, Role, User
 from wellbeat.web.audit.actions import record
+from wellbeat.web.errors import ActionError
 from wellbeat.web.governance.service import decide, requester_for_user
 from wellbeat.web.surveillance.models import (
     Alert,
@@ -46,13 +47,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 """Target status -> the statuses it may be reached from."""
 
 
-class AlertError(Exception):
+class AlertError(ActionError):
     """A refused surveillance action; ``code`` is forbidden, conflict, invalid or not_found."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
 
 
 # -- who sees what ------------------------------------------------------------------------------
@@ -318,7 +317,7 @@ TRANSITION_ACTIONS = {
 def do_set_spike_threshold(
     actor: User, indicator: str, layer: str, area: str, threshold: int
 ) -> SpikeThreshold:
-    """Set the one-day count that raises a spike in ``area`` (agency or hub admins)."""
+    """Set the one-day count that raises an spike in ``area`` (agency or hub admins)."""
     if not (actor.has_role(Role.AGENCY_ADMIN) or actor.has_role(Role.HUB_ADMIN)):
         raise AlertError("forbidden", "only an agency admin may set spike thresholds")
     if indicator not in WATCHED or not WATCHED[indicator].spikes:

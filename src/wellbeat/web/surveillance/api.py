@@ -18,8 +18,6 @@ from wellbeat.web.surveillance.models import Alert, AlertStatus, Channel, Subscr
 
 router = Router(tags=["surveillance"])
 
-_STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409, "invalid": 422}
-
 
 class TransitionIn(Schema):
     note: str = ""
@@ -45,7 +43,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _error(exc: actions.AlertError) -> ApiError:
-    return ApiError(exc.code, exc.message, status=_STATUS.get(exc.code, 400))
+    return ApiError(exc.code, exc.message, exc.details, status=exc.status)
 
 
 def _alert_out(alert: Alert, detail: bool = False) -> dict[str, Any]:

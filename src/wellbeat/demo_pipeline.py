@@ -1,5 +1,10 @@
 """The demo pipeline: a synthetic city, each agency preparing its own extracts, the hub ingesting.
 
+The demo modules, which is which: this one builds the data (framework-free, no Django);
+``wellbeat.web.demo_logins`` creates the demo agencies and logins; each web app's ``demo.py``
+(``web/governance``, ``web/indicators``, ``web/care``) seeds that app's records through its real
+actions; ``wellbeat.cli.demo`` is the ``wellbeat demo`` command that runs them all in order.
+
 This module is framework-free: it plays both sides of the trust boundary. The agencies' side
 (raw extracts with identifiers, the shared pseudonymisation key, the prepared batches) lives in
 ``agencies_dir``; the hub's side in ``data_dir``. Nothing from the agencies' side but prepared

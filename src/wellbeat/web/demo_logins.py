@@ -1,5 +1,8 @@
 """Demo logins: the hub agency, each demo agency and a user per role where it makes sense,
-with known passwords and TOTP secrets. Only in demo mode (``WELLBEAT_DEMO=1``)."""
+with known passwords and TOTP secrets. Only in demo mode (``WELLBEAT_DEMO=1``).
+
+The demo data itself comes from ``wellbeat.demo_pipeline``; each app's ``demo.py`` seeds its own
+records; ``wellbeat.cli.demo`` runs them all."""
 
 from __future__ import annotations
 
