@@ -4,8 +4,8 @@
    governance service, and no command in ``GOVERNED_COMMANDS``, imports the lake's engine or
    queries, DuckDB or ``pyarrow.parquet`` / ``pyarrow.dataset``, or opens Parquet files. The
    hub's status page (and a command finding the lake's time span) may read batch manifests
-   (metadata about batches, never events) through the few names listed in
-   ``MANIFEST_READERS``.
+   (metadata about batches, never events), and the settings the lake's time zone, through
+   the few names listed in ``MANIFEST_READERS``.
 2. ``wellbeat.governance`` is framework-free: it never imports Django, ninja or the web app.
 3. The import-linter contracts in pyproject.toml hold (``lint-imports``).
 """
@@ -32,7 +32,8 @@ MANIFEST_READERS: dict[str, frozenset[str]] = {
     "wellbeat.web.hub.status": frozenset(
         {"LakeError", "list_batches", "read_manifest", "BatchManifest", "lake_stats", "LakeStats"}
     ),
-    "wellbeat.cli.indicators": frozenset({"list_batches"}),
+    "wellbeat.cli.indicators": frozenset({"list_batches", "lake_time_zone"}),
+    "wellbeat.web.settings": frozenset({"LakeError", "lake_time_zone"}),
 }
 GOVERNED_COMMANDS = (PACKAGE / "cli" / "indicators.py",)
 """CLI commands that read shared data: through the governed service only (issue 10)."""
