@@ -3,8 +3,8 @@
 1. One governed path for every read: no module under ``wellbeat.web`` other than the
    governance service imports the lake's engine or queries, DuckDB or ``pyarrow.parquet`` /
    ``pyarrow.dataset``, or opens Parquet files. The hub's status page may read batch manifests
-   (metadata about batches, never events) through the few names listed in
-   ``MANIFEST_READERS``.
+   (metadata about batches, never events), and the settings its time zone, through the few
+   names listed in ``MANIFEST_READERS``.
 2. ``wellbeat.governance`` is framework-free: it never imports Django, ninja or the web app.
 3. The import-linter contracts in pyproject.toml hold (``lint-imports``).
 """
@@ -31,9 +31,11 @@ MANIFEST_READERS: dict[str, frozenset[str]] = {
     "wellbeat.web.hub.status": frozenset(
         {"LakeError", "list_batches", "read_manifest", "BatchManifest", "lake_stats", "LakeStats"}
     ),
+    # Django's TIME_ZONE is the lake's (lake/settings.json): one source for the hub's zone.
+    "wellbeat.web.settings": frozenset({"LakeError", "lake_time_zone"}),
 }
-"""Web modules allowed to import these names from ``wellbeat.lake.store`` (manifests and
-batch statistics only; no event rows)."""
+"""Web modules allowed to import these names from ``wellbeat.lake.store`` (manifests, batch
+statistics and the lake's settings only; no event rows)."""
 
 PARQUET_READERS = frozenset(
     {"read_parquet", "read_table", "ParquetFile", "ParquetDataset", "dataset", "parquet_scan"}
