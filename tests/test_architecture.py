@@ -35,10 +35,10 @@ MANIFEST_READERS: dict[str, frozenset[str]] = {
     "wellbeat.cli.indicators": frozenset({"list_batches", "lake_time_zone"}),
     "wellbeat.web.settings": frozenset({"LakeError", "lake_time_zone"}),
 }
+"""Modules allowed to import these names from ``wellbeat.lake.store`` (manifests, batch
+statistics and the lake's time-zone setting only; no event rows)."""
 GOVERNED_COMMANDS = (PACKAGE / "cli" / "indicators.py",)
 """CLI commands that read shared data: through the governed service only (issue 10)."""
-"""Web modules allowed to import these names from ``wellbeat.lake.store`` (manifests and
-batch statistics only; no event rows)."""
 
 PARQUET_READERS = frozenset(
     {"read_parquet", "read_table", "ParquetFile", "ParquetDataset", "dataset", "parquet_scan"}

@@ -23,10 +23,10 @@ from local_times import ZONES, instants, local_days
 from test_ingest_support import good_row, write_batch, write_grid_layer
 
 from wellbeat.cli import cli
+from wellbeat.events.periods import PERIODS, local_midnight, period_start
 from wellbeat.ingest import ingest_batch
 from wellbeat.ingest.areas import reassign_areas
 from wellbeat.lake.engine import DuckDBEngine
-from wellbeat.lake.periods import PERIODS, local_midnight, period_start
 from wellbeat.lake.query import AggregateQuery, EventFilter, cube_answers
 from wellbeat.lake.store import (
     LakeError,

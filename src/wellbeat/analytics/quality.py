@@ -28,9 +28,9 @@ from wellbeat.events.codesets import (
     nibrs_category,
     sdoh_categories,
 )
+from wellbeat.events.periods import DEFAULT_TIME_ZONE, local_date
 from wellbeat.events.schema import CODE_NAMESPACES, OUTSIDE_AREA, area_column
 from wellbeat.lake.engine import DuckDBEngine
-from wellbeat.lake.periods import DEFAULT_TIME_ZONE, local_date
 from wellbeat.lake.query import DUCKDB
 from wellbeat.lake.store import BatchManifest, list_batches
 

@@ -104,7 +104,7 @@ def _lake_window(data_dir: Path) -> tuple[date, date] | None:
     """The local days (hub's time zone) from the oldest event to the day after the newest."""
     from datetime import datetime
 
-    from wellbeat.governance import local_date
+    from wellbeat.events.periods import local_date
     from wellbeat.lake.store import lake_time_zone, list_batches
 
     lows = [m.occurred_min for m in list_batches(data_dir) if m.occurred_min]

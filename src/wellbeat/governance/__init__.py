@@ -3,9 +3,8 @@
 Framework-free (never imports Django): the web app stores agreements and consents and calls
 ``plan`` / ``release`` (or ``run_plan`` with an engine); an analyst can call them from a notebook.
 See docs/governance.md and docs/consent.md. The request vocabulary the web app needs from the
-lake (``AttributeCondition``, ``attribute:<name>`` dimensions, and the local-day period
-arithmetic ``period_start`` / ``local_date``) is re-exported here, since web modules never
-import the lake.
+lake (``AttributeCondition``, ``attribute:<name>`` dimensions) is re-exported here, since web
+modules never import the lake (periods and local days: ``wellbeat.events.periods``).
 """
 
 from wellbeat.governance.agreements import (
@@ -20,7 +19,6 @@ from wellbeat.governance.agreements import (
 )
 from wellbeat.governance.decision import DataRequest, Grant, Plan, Refusal, UserContext, plan
 from wellbeat.governance.resolution import PERIODS, LayerOrder
-from wellbeat.lake.periods import local_date, period_start
 from wellbeat.lake.query import (
     ATTRIBUTE_BY_PREFIX,
     AttributeCondition,
@@ -49,8 +47,6 @@ __all__ = [
     "attribute_name",
     "check_transition",
     "effective_status",
-    "local_date",
-    "period_start",
     "plan",
     "valid_attribute_dimension",
 ]

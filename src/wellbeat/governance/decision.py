@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
+from wellbeat.events.periods import DEFAULT_TIME_ZONE, is_local_midnight, local_date
 from wellbeat.events.schema import AREA_PREFIX
 from wellbeat.governance.agreements import (
     AGGREGATE_DIMENSIONS,
@@ -34,7 +35,6 @@ from wellbeat.governance.resolution import (
     period_allowed,
     snap_window,
 )
-from wellbeat.lake.periods import DEFAULT_TIME_ZONE, is_local_midnight, local_date
 from wellbeat.lake.query import AttributeCondition, attribute_dimension, attribute_name
 
 TIME_COLUMNS = ("occurred_at", "reported_at")

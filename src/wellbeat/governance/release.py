@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wellbeat.events.periods import local_date
 from wellbeat.events.schema import Sensitivity
 from wellbeat.governance.decision import TIME_COLUMNS, Grant, Plan
 from wellbeat.governance.resolution import period_start
-from wellbeat.lake.periods import local_date
 from wellbeat.lake.query import AREA_BY_PREFIX, SYNDROME_SET, attribute_dimension, attribute_name
 from wellbeat.privacy.keys import recipient_key
 from wellbeat.privacy.pseudonym import rekey_many

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from wellbeat.lake.periods import (
+from wellbeat.events.periods import (
     DEFAULT_TIME_ZONE,
     PERIOD_RANK,
     PERIODS,
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 next_period_start = next_period
-"""First day of the period after the one containing a day (``lake.periods.next_period``)."""
+"""First day of the period after the one containing a day (``events.periods.next_period``)."""
 
 
 def _local_day(value: date | datetime, time_zone: str) -> tuple[date, bool]:

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wellbeat.events.periods import zone
 from wellbeat.events.schema import (
     AREA_PREFIX,
     LOCAL_DAY,
@@ -38,7 +39,6 @@ from wellbeat.events.schema import (
 from wellbeat.geo import AreaLayer, assign_all, load_layers
 from wellbeat.geo.layers import LAYER_SUFFIX
 from wellbeat.lake.cube import build_cube
-from wellbeat.lake.periods import zone
 from wellbeat.lake.store import (
     ZONE_PROPERTY,
     BatchManifest,

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from wellbeat.events.periods import PERIODS, Period, is_local_midnight, local_date
 from wellbeat.events.schema import EVENT_SCHEMA, LOCAL_DAY, area_column
-from wellbeat.lake.periods import PERIODS, Period, is_local_midnight, local_date
 
 BY_DIMENSIONS: tuple[str, ...] = ("agency", "sector", "kind", "syndrome", "sex", "age_band")
 CUBE_BY: frozenset[str] = frozenset({"agency", "sector", "kind", "syndrome"})

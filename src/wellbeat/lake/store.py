@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wellbeat.lake.periods import DEFAULT_TIME_ZONE, zone
+from wellbeat.events.periods import DEFAULT_TIME_ZONE, zone
 
 MANIFEST_FORMAT = "wellbeat-manifest/1"
 PART_ROWS = 2_000_000

@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pytest
 
 from wellbeat.analytics.indicators import get_indicator, indicator_counts, indicator_sql
+from wellbeat.events.periods import PERIODS, local_midnight, period_start
 from wellbeat.governance import DataRequest, LayerOrder, Plan, UserContext, plan
 from wellbeat.governance.execute import run_plan
 from wellbeat.lake.engine import DuckDBEngine
-from wellbeat.lake.periods import PERIODS, local_midnight, period_start
 from wellbeat.lake.store import LakeSettings, write_lake_settings
 
 from .world import Event, ingest_events

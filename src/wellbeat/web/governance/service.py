@@ -21,12 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from wellbeat.analytics.quality import SourceQuality, source_quality
+from wellbeat.events.periods import local_date
 from wellbeat.geo import load_layers
 from wellbeat.governance import DataRequest, LayerOrder, Plan, Refusal, UserContext, plan
 from wellbeat.governance.execute import request_filter, run_plan
 from wellbeat.governance.release import Release
 from wellbeat.lake.engine import Engine, open_engine
-from wellbeat.lake.periods import local_date
 from wellbeat.lake.query import BY_DIMENSIONS as BY_DIMENSIONS  # what an aggregate groups by
 from wellbeat.lake.query import AggregateQuery
 from wellbeat.lake.query import QueryError as QueryError  # the lake cannot answer as asked

@@ -22,8 +22,9 @@ from wellbeat.analytics.alerts import (
     detect_spikes,
     neighbours_to_notify,
 )
+from wellbeat.events.periods import period_start
 from wellbeat.geo import AreaLayer, load_layers, queen_neighbours
-from wellbeat.governance import DataRequest, period_start
+from wellbeat.governance import DataRequest
 from wellbeat.web.accounts.models import Agency
 from wellbeat.web.governance.service import data_dir, system_aggregate, system_source_quality
 from wellbeat.web.surveillance.actions import (

@@ -12,8 +12,9 @@ import shapely
 
 from wellbeat.analytics.alerts import count_matrix, default_method, run_detector
 from wellbeat.analytics.indicators.catalogue import UNRELIABLE_BELOW
+from wellbeat.events.periods import period_start
 from wellbeat.geo import AreaLayer, load_layers
-from wellbeat.governance import DataRequest, Refusal, period_start
+from wellbeat.governance import DataRequest, Refusal
 from wellbeat.web.accounts.models import Agency, User
 from wellbeat.web.governance.service import (
     data_dir,
