@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from wellbeat.events.periods import DEFAULT_TIME_ZONE, is_local_midnight, local_date
@@ -36,6 +36,14 @@ from wellbeat.governance.resolution import (
     snap_window,
 )
 from wellbeat.lake.query import AttributeCondition, attribute_dimension, attribute_name
+
+
+def _as_utc(value: date) -> date:
+    """A datetime bound made comparable: naive ones are UTC, as the lake reads them."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
 
 TIME_COLUMNS = ("occurred_at", "reported_at")
 """Extract columns governed by the agreement's finest period (truncated to it on release)."""
@@ -125,7 +133,7 @@ class DataRequest:
             self.start is not None
             and self.end is not None
             and isinstance(self.start, datetime) == isinstance(self.end, datetime)
-            and self.start >= self.end
+            and _as_utc(self.start) >= _as_utc(self.end)
         ):
             out.append(f"field 'end': {self.end} is not after start {self.start}")
         if self.limit is not None and self.limit < 1:

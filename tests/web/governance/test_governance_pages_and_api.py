@@ -169,6 +169,15 @@ def test_api_counts_by_event_attribute_as_the_agreement_allows(
         content_type="application/json",
     )
     assert bad.status_code == 422
+    # A timestamp without its zone names no instant: refused, in the one error shape.
+    naive = client.post(
+        "/api/governance/aggregate",
+        json.dumps({**body, "start": "2024-01-01T00:00:00", "end": "2024-02-01T00:00:00Z"}),
+        content_type="application/json",
+    )
+    assert naive.status_code == 422
+    assert naive.json()["error"]["details"] == {"field": "start"}
+    assert "time zone" in naive.json()["error"]["message"]
 
 
 @pytest.mark.django_db

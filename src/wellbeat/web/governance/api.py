@@ -336,6 +336,20 @@ def _governed(request: HttpRequest, purpose: str, data_request: DataRequest) -> 
     return _release_out(outcome)
 
 
+def _bound(name: str, value: datetime | date | None) -> datetime | date | None:
+    """A window bound as given; a timestamp without its zone is refused (which instant it
+    means depends on a zone the caller did not say)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ApiError(
+            "invalid",
+            f"field {name!r}: a timestamp needs its time zone (e.g. Z or -06:00); "
+            "give a date (YYYY-MM-DD) for a whole local day of the hub",
+            {"field": name},
+            status=422,
+        )
+    return value
+
+
 def _base(payload: QueryIn) -> dict[str, Any]:
     def opt(values: Iterable[str] | None) -> tuple[str, ...] | None:
         plain = _plain_strs(values)
@@ -347,8 +361,8 @@ def _base(payload: QueryIn) -> dict[str, Any]:
         "kinds": opt(payload.kinds),
         "syndromes": opt(payload.syndromes),
         "codes": opt(payload.codes),
-        "start": payload.start,
-        "end": payload.end,
+        "start": _bound("start", payload.start),
+        "end": _bound("end", payload.end),
         "coarsen": payload.coarsen,
         "attributes": tuple(
             AttributeCondition(
