@@ -30,7 +30,7 @@ from wellbeat.events.codesets import (
 )
 from wellbeat.events.periods import DEFAULT_TIME_ZONE, local_date
 from wellbeat.events.schema import CODE_NAMESPACES, OUTSIDE_AREA, area_column
-from wellbeat.lake.engine import DuckDBEngine
+from wellbeat.lake.engine import open_engine
 from wellbeat.lake.query import DUCKDB
 from wellbeat.lake.store import BatchManifest, list_batches
 
@@ -249,7 +249,7 @@ def source_quality(
     if not manifests:
         return []
     window = t.recent_days + t.baseline_days
-    engine = DuckDBEngine(Path(data_dir))
+    engine = open_engine(Path(data_dir))
     try:
         layers = engine.layers()
         profile = {

@@ -22,7 +22,6 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -223,11 +222,7 @@ def reassign_areas(data_dir: Path, settings: LakeSettings | None = None) -> Reas
                 else lake_schema(list(manifest.layers)).empty_table()
             )
             events = with_area_columns(old, layers, settings)
-            con = duckdb.connect()
-            try:
-                cube = build_cube(events, names, connection=con)
-            finally:
-                con.close()
+            cube = build_cube(events, names)
             counts = outside_counts(events, names)
             revise_batch(
                 data_dir,

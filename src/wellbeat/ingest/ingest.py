@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +33,7 @@ from wellbeat.geo import h3_cells, load_layers
 from wellbeat.ingest.areas import layer_fingerprints, outside_counts, with_area_columns
 from wellbeat.ingest.validate import FUTURE_TOLERANCE, Validation, validate_rows
 from wellbeat.lake.cube import build_cube
+from wellbeat.lake.local import LocalExecutor
 from wellbeat.lake.store import (
     BatchManifest,
     LakePaths,
@@ -342,7 +342,7 @@ def ingest_table(
         # skewed clock) does not block its retry: it is validated again and its manifest and
         # quarantine file are replaced by the new outcome.
         next(advance, None)
-        con = duckdb.connect()
+        con = LocalExecutor()
         try:
             try:
                 validation: Validation = validate_rows(
@@ -350,7 +350,7 @@ def ingest_table(
                     agency=batch.agency,
                     now=now,
                     future_tolerance=FUTURE_TOLERANCE,
-                    connection=con,
+                    executor=con,
                     lake_files=event_files(data_dir),
                 )
             except ValueError as exc:
@@ -362,7 +362,7 @@ def ingest_table(
                 validation.valid, data_dir, batch_id, settings
             )
             next(advance, None)
-            cube = build_cube(events, layers, connection=con)
+            cube = build_cube(events, layers, executor=con)
         finally:
             con.close()
         next(advance, None)

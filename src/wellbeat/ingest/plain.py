@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -26,6 +25,7 @@ from wellbeat.ingest.ingest import (
     ingest_table,
     progress_steps,
 )
+from wellbeat.lake.local import LocalExecutor, SqlError
 
 REQUIRED_COLUMNS = ("event_id", "sector", "kind", "occurred_at")
 LIST_COLUMNS = ("codes", "syndromes", "sensitivity")
@@ -60,16 +60,16 @@ def _check_columns(path: Path, columns: list[str]) -> None:
         )
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
+def _read_csv(con: LocalExecutor, path: Path) -> pa.Table:
     source = f"read_csv({_quoted(path)}, header = true, all_varchar = true)"
-    columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    columns = [row[0] for row in con.rows(f"DESCRIBE SELECT * FROM {source}")]
     _check_columns(path, columns)
     if "attributes" in columns:
-        bad = con.sql(
+        bad = con.rows(
             f"SELECT n, attributes FROM (SELECT row_number() OVER () AS n, attributes "
             f"FROM {source}) WHERE attributes IS NOT NULL AND trim(attributes) <> '' AND "
             f"(NOT json_valid(attributes) OR json_type(attributes) <> 'OBJECT') LIMIT 1"
-        ).fetchall()
+        )
         if bad:
             raise BatchError(
                 path,
@@ -93,15 +93,15 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
             )
         else:
             select.append(quoted)
-    return con.sql(f"SELECT {', '.join(select)} FROM {source}").to_arrow_table()
+    return con.table(f"SELECT {', '.join(select)} FROM {source}")
 
 
-def _read_ndjson(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
+def _read_ndjson(con: LocalExecutor, path: Path) -> pa.Table:
     try:
-        described = con.sql(
+        described = con.rows(
             f"DESCRIBE SELECT * FROM read_json({_quoted(path)}, format = 'newline_delimited')"
-        ).fetchall()
-    except duckdb.Error as exc:
+        )
+    except SqlError as exc:
         raise BatchError(path, "one JSON object per line", str(exc).splitlines()[0]) from exc
     columns = [row[0] for row in described]
     _check_columns(path, columns)
@@ -119,8 +119,8 @@ def _read_ndjson(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in types.items()) + "}"
     source = f"read_json({_quoted(path)}, format = 'newline_delimited', columns = {spec})"
     try:
-        return con.sql(f"SELECT * FROM {source}").to_arrow_table()
-    except duckdb.Error as exc:
+        return con.table(f"SELECT * FROM {source}")
+    except SqlError as exc:
         raise BatchError(
             path, "batch values (strings, string lists)", str(exc).splitlines()[0]
         ) from exc
@@ -131,7 +131,7 @@ def read_plain_file(path: Path, agency: str | None = None) -> Batch:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise BatchError(path, f"a file ending in {', '.join(SUFFIXES)}", repr(path.suffix))
-    with duckdb.connect() as con:
+    with LocalExecutor(time_zone=None) as con:
         raw = _read_csv(con, path) if kind == "csv" else _read_ndjson(con, path)
     n = raw.num_rows
     columns: list[pa.Array | pa.ChunkedArray] = []

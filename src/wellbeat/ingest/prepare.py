@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -54,6 +53,7 @@ from wellbeat.ingest.profile import (
     Profile,
     load_profile,
 )
+from wellbeat.lake.local import LocalExecutor, SqlError, SqlInputError
 from wellbeat.privacy.bloom import BLOOM_PARAMETERS
 from wellbeat.privacy.keys import key_fingerprint, load_key
 from wellbeat.privacy.linkage import tokens_and_codes
@@ -161,7 +161,7 @@ def read_extract(path: str | Path, profile: Profile) -> Extract:
             profile.check_columns(columns, p)
             table = _read_ndjson(p, list(profile.columns_used()))
             temporal = frozenset()
-    except (pa.ArrowException, duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (pa.ArrowException, SqlError, OSError, UnicodeDecodeError, csv.Error) as exc:
         raise PrepareError(p, "(extract)", f"a readable {fmt} extract", _first_line(exc)) from exc
     return Extract(p, fmt, tuple(columns), table, temporal)
 
@@ -280,16 +280,16 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.string())
 
 
-def _with_object_size(path: Path, run: Callable[[duckdb.DuckDBPyConnection, int], _T]) -> _T:
+def _with_object_size(path: Path, run: Callable[[LocalExecutor, int], _T]) -> _T:
     """Run a DuckDB read of an NDJSON file, allowing longer lines when one does not fit (DuckDB
     needs a whole line in memory, read columns or not); a line over MAX_RECORD_BYTES stops
     prepare with its line and column."""
     for size in _buffer_sizes(NDJSON_OBJECT_BYTES):
-        with duckdb.connect() as con:
+        with LocalExecutor(time_zone=None) as con:
             con.execute("SET preserve_insertion_order = true")
             try:
                 return run(con, size)
-            except duckdb.InvalidInputException as exc:
+            except SqlInputError as exc:
                 if "maximum_object_size" not in str(exc):
                     raise
     raise _oversized_ndjson_line(path)
@@ -312,12 +312,12 @@ def _oversized_ndjson_line(path: Path) -> PrepareError:
 
 
 def _ndjson_keys(path: Path) -> tuple[str, ...]:
-    def run(con: duckdb.DuckDBPyConnection, size: int) -> list[tuple[object, ...]]:
-        return con.execute(
+    def run(con: LocalExecutor, size: int) -> list[tuple[object, ...]]:
+        return con.rows(
             "SELECT DISTINCT unnest(json_keys(json)) AS k "
             "FROM read_ndjson_objects(?, maximum_object_size = ?) ORDER BY k",
             [str(path), size],
-        ).fetchall()
+        )
 
     return tuple(str(row[0]) for row in _with_object_size(path, run))
 
@@ -327,13 +327,12 @@ def _read_ndjson(path: Path, columns: list[str]) -> pa.Table:
     quoted = (column.replace("'", "''") for column in columns)
     struct = "{" + ", ".join(f"'{column}': 'VARCHAR'" for column in quoted) + "}"
 
-    def run(con: duckdb.DuckDBPyConnection, size: int) -> pa.Table:
-        relation = con.sql(
+    def run(con: LocalExecutor, size: int) -> pa.Table:
+        return con.table(
             f"SELECT * FROM read_json(?, format='newline_delimited', columns={struct}, "
             f"maximum_object_size = {int(size)})",
-            params=[str(path)],
+            [str(path)],
         )
-        return relation.to_arrow_table()
 
     return _with_object_size(path, run)
 

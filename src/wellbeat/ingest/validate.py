@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,6 +25,7 @@ from wellbeat.events.schema import (
     Sector,
     Sensitivity,
 )
+from wellbeat.lake.local import LocalExecutor
 
 FUTURE_TOLERANCE = timedelta(hours=1)
 """How far past the hub's clock an occurred_at/reported_at may lie (source clock skew)."""
@@ -336,7 +336,7 @@ runs when this says "maybe"); the NULL ids are left out because ``hash(NULL)`` i
 counting it as one distinct id while ``count`` skips the nulls would cancel out a repeat."""
 
 
-def _normalise(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> tuple[pa.Table, bool]:
+def _normalise(con: LocalExecutor, batch: pa.Table) -> tuple[pa.Table, bool]:
     """Trim text, turn empty strings and missing lists into NULL / [], and say whether any
     event id may repeat. One DuckDB pass finds which columns need it, so a clean batch (the
     usual case) is not copied. The repeat check looks at the ids as they will be checked:
@@ -344,7 +344,7 @@ def _normalise(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> tuple[pa.Tabl
     edges = " OR ".join(f"starts_with({{c}}, {w}) OR ends_with({{c}}, {w})" for w in _WHITESPACE)
     flags = [f"bool_or({c} = '' OR {edges.format(c=c)}) AS {c}" for c in _TEXT_COLUMNS]
     sql = f"SELECT {', '.join(flags)}, {_MAYBE_REPEATED_IDS} AS dup FROM batch"
-    (row,) = con.sql(sql).fetchall()  # an aggregate without GROUP BY: exactly one row
+    (row,) = con.rows(sql)  # an aggregate without GROUP BY: exactly one row
     *dirty, duplicates = row
     for name, needs in zip(_TEXT_COLUMNS, dirty, strict=True):
         if needs:
@@ -359,16 +359,14 @@ def _normalise(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> tuple[pa.Tabl
     if dirty[_TEXT_COLUMNS.index("event_id")]:
         con.register("cleaned_ids", batch.select(["event_id"]))
         try:
-            (again,) = con.sql(f"SELECT {_MAYBE_REPEATED_IDS} FROM cleaned_ids").fetchall()
+            (again,) = con.rows(f"SELECT {_MAYBE_REPEATED_IDS} FROM cleaned_ids")
         finally:
             con.unregister("cleaned_ids")
         duplicates = again[0]
     return batch, bool(duplicates)
 
 
-def _known_ids(
-    con: duckdb.DuckDBPyConnection, agency: str, lake_files: Sequence[str | Path]
-) -> None:
+def _known_ids(con: LocalExecutor, agency: str, lake_files: Sequence[str | Path]) -> None:
     """Create temp table ``known``: this agency's event ids in the lake that the batch repeats,
     each with the (first) batch that holds it. Only two columns of the lake are read."""
     if not lake_files:
@@ -385,18 +383,18 @@ def _known_ids(
 
 
 def _typed(
-    con: duckdb.DuckDBPyConnection, batch: pa.Table, column: str, target: pa.DataType, sql: str
+    con: LocalExecutor, batch: pa.Table, column: str, target: pa.DataType, sql: str
 ) -> pa.ChunkedArray:
     """Cast a text column with Arrow (fast) or, if any value fails, row by row with DuckDB
     (values that fail become NULL; their rows are quarantined by the checks)."""
     try:
         return batch.column(column).cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        typed = con.sql(f"SELECT {sql} AS v FROM batch").to_arrow_table().column("v")
+        typed = con.table(f"SELECT {sql} AS v FROM batch").column("v")
         return typed.cast(target)
 
 
-def _label_set(con: duckdb.DuckDBPyConnection, batch: pa.Table, column: str) -> pa.ChunkedArray:
+def _label_set(con: LocalExecutor, batch: pa.Table, column: str) -> pa.ChunkedArray:
     """A list column as sorted, distinct labels (a set), so each label counts once per event.
 
     Prepared batches already hold sorted sets; that is checked with Arrow and only a column
@@ -413,7 +411,7 @@ def _label_set(con: duckdb.DuckDBPyConnection, batch: pa.Table, column: str) -> 
     else:
         return batch.column(column)
     sql = f"SELECT list_sort(list_distinct({column})) AS v FROM batch"
-    return con.sql(sql).to_arrow_table().column("v")
+    return con.table(sql).column("v")
 
 
 def validate_rows(
@@ -422,7 +420,7 @@ def validate_rows(
     agency: str,
     now: datetime | None = None,
     future_tolerance: timedelta = FUTURE_TOLERANCE,
-    connection: duckdb.DuckDBPyConnection | None = None,
+    executor: LocalExecutor | None = None,
     lake_files: Sequence[str | Path] = (),
 ) -> Validation:
     """Validate a BATCH_SCHEMA table against the rules in docs/ingest.md.
@@ -436,7 +434,7 @@ def validate_rows(
     """
     batch = conform_batch_table(table)
     clock = (now or datetime.now(UTC)).astimezone(UTC)
-    con = connection or duckdb.connect()
+    con = executor or LocalExecutor()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("batch", batch)
@@ -448,7 +446,7 @@ def validate_rows(
             + _checks_sql(agency, clock + future_tolerance, duplicates),
             {"syndromes": list(SYNDROMES)},
         )
-        problems = con.sql(_problems_sql()).to_arrow_table()
+        problems = con.table(_problems_sql())
         utc = pa.timestamp("us", tz="UTC")
         typed = {
             "occurred_at": _typed(con, batch, "occurred_at", utc, _timestamp_sql("occurred_at")),
@@ -462,7 +460,7 @@ def validate_rows(
         con.execute("DROP TABLE IF EXISTS bad")
         con.execute("DROP TABLE IF EXISTS known")
         con.unregister("batch")
-        if connection is None:
+        if executor is None:
             con.close()
     columns = [typed.get(f.name, batch.column(f.name)) for f in VALIDATED_SCHEMA]
     valid = pa.Table.from_arrays(columns, names=VALIDATED_SCHEMA.names)

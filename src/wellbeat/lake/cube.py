@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import pyarrow as pa
 
 from wellbeat.events.schema import LOCAL_DAY, area_column
+from wellbeat.lake.local import LocalExecutor
 
 UTC_DAY_NUMBER = "CAST(floor(epoch_us({column}) / 86400000000.0) AS BIGINT)"
 """Days since 1970-01-01 of a zoned timestamp, in UTC: integer maths, much cheaper than a
@@ -41,7 +41,7 @@ def cube_schema(layers: Sequence[str]) -> pa.Schema:
 def build_cube(
     events: pa.Table,
     layers: Sequence[str],
-    connection: duckdb.DuckDBPyConnection | None = None,
+    executor: LocalExecutor | None = None,
 ) -> pa.Table:
     """Aggregate lake rows (lake_schema) into the cube for these layers.
 
@@ -53,7 +53,7 @@ def build_cube(
     """
     areas = [f'"{area_column(layer)}"' for layer in layers]
     keys = ", ".join([*areas, "day", "agency", "sector", "kind", "sensitivity"])
-    con = connection or duckdb.connect()
+    con = executor or LocalExecutor()
     con.execute("SET TimeZone = 'UTC'")
     con.register("cube_source", events)
     try:
@@ -89,9 +89,9 @@ def build_cube(
         GROUP BY {keys}, syndrome
         ORDER BY ALL
         """
-        table = con.sql(sql).to_arrow_table()
+        table = con.table(sql)
     finally:
         con.unregister("cube_source")
-        if connection is None:
+        if executor is None:
             con.close()
     return table.cast(cube_schema(layers))

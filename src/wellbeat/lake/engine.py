@@ -63,6 +63,15 @@ class Engine(Protocol):
         """Area layers queries may group by, sorted."""
         ...
 
+    def time_zone(self) -> str:
+        """The lake's time zone, in which its local days are cut."""
+        ...
+
+    def sql(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Read-only SQL in the engine's dialect over the ``events`` and ``cube`` relations
+        (builder SQL that has no typed query: indicators, data quality)."""
+        ...
+
     def close(self) -> None:
         """Release the engine's connection and threads."""
         ...

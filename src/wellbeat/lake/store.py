@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wellbeat.events.periods import DEFAULT_TIME_ZONE, zone
+from wellbeat.lake.local import LocalExecutor
 
 MANIFEST_FORMAT = "wellbeat-manifest/1"
 PART_ROWS = 2_000_000
@@ -562,8 +562,8 @@ def _latency_by_agency(files: list[Path]) -> dict[str, dict[str, float | None]]:
         f"[{quantiles}]) AS q FROM read_parquet({paths}, union_by_name = true) "
         "WHERE reported_at IS NOT NULL GROUP BY agency"
     )
-    with duckdb.connect() as con:
-        rows = con.sql(sql).fetchall()
+    with LocalExecutor(time_zone=None) as con:
+        rows = con.rows(sql)
     names = [f"p{round(q * 100)}" for q in LATENCY_QUANTILES]
     return {agency: dict(zip(names, values, strict=True)) for agency, values in rows}
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,18 +25,15 @@ from wellbeat.analytics.indicators.catalogue import Catalogue, Indicator, defaul
 from wellbeat.analytics.indicators.periods import next_period, period_label, period_starts
 from wellbeat.analytics.indicators.query import indicator_requests, indicator_sql
 from wellbeat.geo.layers import AreaLayer
-from wellbeat.lake.query import AggregateQuery, Period
+from wellbeat.lake.engine import Engine
+from wellbeat.lake.query import Period
 
 CountKey = tuple[str | None, date | None]
 """(area or None, period start or None): a cell of a counts table."""
 
 
-class IndicatorEngine(Protocol):
-    """What computing indicators needs of an engine (``DuckDBEngine`` provides both)."""
-
-    def aggregate(self, q: AggregateQuery) -> pa.Table: ...
-
-    def sql(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table: ...
+IndicatorEngine = Engine
+"""What computing indicators needs of an engine: ``aggregate`` and ``sql`` of ``Engine``."""
 
 
 def _as_date(value: date | datetime) -> date:
