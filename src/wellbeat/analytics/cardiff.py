@@ -114,9 +114,7 @@ def violence_rows(table: pa.Table | pd.DataFrame, area_column: str, time_zone: s
     local = when.dt.tz_convert(ZoneInfo(time_zone))
     frame["occurred_at"] = local
     frame["weekday"] = [WEEKDAYS[d] if d == d else None for d in local.dt.day_of_week]
-    frame["band"] = [
-        HOUR_BANDS[int(h) // BAND_HOURS] if h == h else None for h in local.dt.hour
-    ]
+    frame["band"] = [HOUR_BANDS[int(h) // BAND_HOURS] if h == h else None for h in local.dt.hour]
     frame["month"] = [t.strftime("%Y-%m") if t is not pd.NaT else None for t in local]
     attributes = _attribute_dicts(frame["attributes"])
     for name in ("weapon", "weapon_category", "location_category", "location_description",
@@ -246,12 +244,12 @@ def monthly_summary(
     sections: list[pd.DataFrame] = []
     total = len(ed)
     sections.append(
-        _suppress(pd.DataFrame({"item": ["ED assault attendances"], "count": [total]}), min_cell)
-        .assign(section="total")
+        _suppress(
+            pd.DataFrame({"item": ["ED assault attendances"], "count": [total]}), min_cell
+        ).assign(section="total")
     )
     weapon = [
-        w if w is not None else c
-        for w, c in zip(ed["weapon"], ed["weapon_category"], strict=True)
+        w if w is not None else c for w, c in zip(ed["weapon"], ed["weapon_category"], strict=True)
     ]
     time_of_week = [
         f"{d} {b}" if d is not None else None
