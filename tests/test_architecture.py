@@ -37,7 +37,7 @@ MANIFEST_READERS: dict[str, frozenset[str]] = {
 }
 """Modules allowed to import these names from ``wellbeat.lake.store`` (manifests, batch
 statistics and the lake's time-zone setting only; no event rows)."""
-GOVERNED_COMMANDS = (PACKAGE / "cli" / "indicators.py",)
+GOVERNED_COMMANDS = (PACKAGE / "cli" / "indicators.py", PACKAGE / "cli" / "cardiff.py")
 """CLI commands that read shared data: through the governed service only (issue 10)."""
 
 PARQUET_READERS = frozenset(
