@@ -131,7 +131,9 @@ def gi_star(
         g = lag / total
         expected = w_sum * mean / total
         variance = variance_lag / total**2
-    z[islands] = np.nan
+    # An area whose neighbourhood is every area has no variance under randomisation: its z is
+    # undefined (0/0), whatever sign rounding would give it. Binary weights: exact integers.
+    z[islands | (n * s1 - w_sum**2 <= 0)] = np.nan
     p_value = 2.0 * norm.sf(np.abs(z))
     p_sim = None
     if permutations:
@@ -189,7 +191,14 @@ def local_moran(
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         z_score = (ii - expected) / np.sqrt(variance)
-    z_score[islands] = np.nan
+    # No variance to speak of (the area neighbours every other one, or every other value is
+    # the same): z is undefined, not the +-inf or noise that rounding leaves.
+    structural = w2_sum - w_sum**2 / (n - 1)
+    degenerate = np.abs(structural) <= 1e-12 * np.maximum(w2_sum, 1e-300)
+    if conditional:
+        spread = m2 - z**2 / (n - 1)
+        degenerate |= spread <= 1e-12 * m2
+    z_score[islands | degenerate] = np.nan
     for column in (ii, expected, variance):
         column[islands] = np.nan
     p_value = 2.0 * norm.sf(np.abs(z_score))
